@@ -1,0 +1,119 @@
+"""python -m services.agenda api | relay | migrate | import FILE | new-epoch | erase-person ID"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from shared.logging import configure, get_logger
+from shared.settings import load
+
+from . import bootstrap
+
+
+def _stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def _relay() -> None:
+    from shared.relay import Relay
+
+    settings = load("agenda")
+    await bootstrap.migrate(settings)
+    stop = asyncio.Event()
+    _stop_on_signals(stop)
+    await Relay(settings).run(stop)
+
+
+def _api() -> None:
+    import uvicorn
+
+    from .api import create_app
+
+    settings = load("agenda")
+
+    async def serve() -> None:
+        service = await bootstrap.build(settings)
+        config = uvicorn.Config(create_app(service), host=settings.http_host,
+                                port=settings.http_port, log_config=None, access_log=False)
+        try:
+            await uvicorn.Server(config).serve()
+        finally:
+            await service.close()
+
+    asyncio.run(serve())
+
+
+async def _new_epoch() -> None:
+    from shared import db
+
+    settings = load("agenda")
+    conn = await db.connect(settings.database_url)
+    try:
+        epoch = await conn.fetchval("UPDATE store_meta SET epoch = gen_random_uuid() RETURNING epoch")
+    finally:
+        await conn.close()
+    print(f"Epoch baru penyimpanan peristiwa: {epoch}")
+
+
+async def _erase_person(person_id: str) -> None:
+    service = await bootstrap.build()
+    try:
+        done = await service.pool.execute(
+            "UPDATE people SET name = NULL, phone = NULL, email = NULL, erased_at = now()"
+            " WHERE id = $1 AND erased_at IS NULL", person_id)
+    finally:
+        await service.close()
+    print("Data pribadi dihapus." if done.endswith("1") else "Tidak ada data untuk id itu.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m services.agenda",
+                                     description="SI-MALIK agenda service")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("api", help="serve the HTTP API (port 8001 by default)")
+    sub.add_parser("relay", help="publish stored events to RabbitMQ")
+    sub.add_parser("migrate", help="create or update the database schema")
+    sub.add_parser("new-epoch", help="give the store a new epoch after restoring a backup")
+    erase = sub.add_parser("erase-person", help="erase a person's contact details (UU PDP)")
+    erase.add_argument("person_id")
+    imp = sub.add_parser("import", help="import activities from a CSV or XLSX file")
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="check every row, record nothing")
+    imp.add_argument("--units", help="register the units of this CSV first (code,name,kind,...)")
+    imp.add_argument("--active-from", default=None,
+                     help="business date from which imported units count as active")
+    args = parser.parse_args(argv)
+
+    settings = load("agenda")
+    configure("agenda", settings.log_level)
+    log = get_logger()
+    try:
+        if args.command == "api":
+            _api()
+        elif args.command == "relay":
+            asyncio.run(_relay())
+        elif args.command == "migrate":
+            asyncio.run(bootstrap.migrate(settings))
+        elif args.command == "new-epoch":
+            asyncio.run(_new_epoch())
+        elif args.command == "erase-person":
+            asyncio.run(_erase_person(args.person_id))
+        elif args.command == "import":
+            from .importer import run_import
+
+            return asyncio.run(run_import(args))
+    except (OSError, ConnectionError) as exc:
+        log.error("cannot reach a dependency", error=str(exc))
+        print(f"Tidak dapat terhubung: {exc}. Periksa AMQP_URL dan AGENDA_DATABASE_URL.",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

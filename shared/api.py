@@ -1,0 +1,168 @@
+"""What every service's HTTP API shares: RFC 9457 problem responses, correlation
+ids, health endpoints, metrics and the Idempotency-Key mechanism."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from prometheus_client import Histogram, make_asgi_app
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .aggregate import DomainError
+from .eventstore import ConcurrencyError, EventStore, IdempotentReplay
+from .logging import bind_contextvars, clear_contextvars, get_logger
+
+PROBLEM = "application/problem+json"
+log = get_logger("api")
+
+LATENCY = Histogram("simalik_http_request_seconds", "HTTP request latency (commands and reads)",
+                    ["service", "method", "route", "status"],
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+
+def problem(status: int, title: str, detail: str, kind: str,
+            errors: list[dict[str, str]] | None = None, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": f"https://simalik.kedirikota.go.id/problems/{kind}",
+                            "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _clean(message: str) -> str:
+    return message.removeprefix("Value error, ")
+
+
+def install(app: FastAPI, service: str) -> None:
+    """Error handlers, correlation middleware, /healthz, /readyz and /metrics."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(tuple(e.get("loc", ()))), "message": _clean(e["msg"])}
+                  for e in exc.errors()]
+        detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+        return problem(422, "Invalid request", detail, "validation", errors)
+
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        errors = [{"field": exc.field, "message": exc.message}] if exc.field else None
+        kind = {404: "not-found", 409: "conflict"}.get(exc.status, "rule")
+        title = {404: "Not found", 409: "Conflict"}.get(exc.status, "Rule violated")
+        detail = f"{exc.field}: {exc.message}" if exc.field else exc.message
+        return problem(exc.status, title, detail, kind, errors)
+
+    @app.exception_handler(ConcurrencyError)
+    async def _conflict(_request: Request, exc: ConcurrencyError) -> JSONResponse:
+        return problem(409, "Conflict", f"expected_version: {exc}", "conflict",
+                       [{"field": "expected_version", "message": str(exc)}])
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), "http")
+
+    @app.exception_handler(asyncpg.exceptions.ConnectionDoesNotExistError)
+    @app.exception_handler(asyncpg.exceptions.CannotConnectNowError)
+    @app.exception_handler(OSError)
+    async def _unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("dependency unavailable", error=repr(exc))
+        return problem(503, "Service unavailable", "the database is not reachable; retry later",
+                       "unavailable")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", error=repr(exc))
+        return problem(500, "Internal error", "an unexpected error was logged", "internal")
+
+    @app.middleware("http")
+    async def _correlate(request: Request, call_next: Callable[[Request], Awaitable[Any]]):
+        clear_contextvars()
+        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        request_id = str(uuid.uuid4())
+        request.state.correlation_id = correlation_id
+        request.state.request_id = request_id
+        bind_contextvars(service=service, correlation_id=correlation_id, request_id=request_id)
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        LATENCY.labels(service, request.method, route, response.status_code).observe(
+            time.perf_counter() - started)
+        response.headers["x-correlation-id"] = correlation_id
+        if request.method != "GET" or response.status_code >= 400:
+            log.info("request", method=request.method, path=request.url.path,
+                     status=response.status_code)
+        return response
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"])
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            await request.app.state.pool.fetchval("SELECT 1")
+        except Exception as exc:  # noqa: BLE001 — readiness reports, never raises
+            return problem(503, "Not ready", f"database: {exc!r}", "unavailable")
+        return JSONResponse({"status": "ready"})
+
+    app.mount("/metrics", make_asgi_app())
+
+
+async def request_hash(request: Request) -> str:
+    raw = await request.body()
+    try:
+        canonical = json.dumps(json.loads(raw or b"null"), sort_keys=True, ensure_ascii=False)
+    except ValueError:
+        canonical = raw.decode("utf-8", "replace")
+    return hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode()).hexdigest()
+
+
+async def idempotent(request: Request, store: EventStore, key: str | None,
+                     run: Callable[[str | None], Awaitable[tuple[int, dict[str, Any]]]]
+                     ) -> JSONResponse:
+    """Runs a command once per Idempotency-Key: a retry gets the first response and
+    appends nothing; the same key with another body gets 422."""
+    if key is not None and not (1 <= len(key) <= 200) or (key and not key.isprintable()):
+        return problem(422, "Invalid request", "Idempotency-Key: must be 1–200 printable "
+                       "characters", "validation",
+                       [{"field": "Idempotency-Key", "message": "must be 1–200 printable characters"}])
+    digest = await request_hash(request) if key else None
+
+    async def replay() -> JSONResponse | None:
+        stored = await store.idempotent_response(key)
+        if stored is None:
+            return None
+        stored_hash, status, body = stored
+        if stored_hash != digest:
+            return problem(422, "Idempotency-Key reused",
+                           "Idempotency-Key: this key was used with a different request body",
+                           "idempotency-key-reused",
+                           [{"field": "Idempotency-Key",
+                             "message": "already used with a different request body"}])
+        return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
+
+    if key:
+        earlier = await replay()
+        if earlier is not None:
+            return earlier
+    try:
+        status, body = await run(digest)
+    except IdempotentReplay:
+        earlier = await replay()
+        assert earlier is not None
+        return earlier
+    return JSONResponse(body, status_code=status)

@@ -1,0 +1,59 @@
+"""Field types shared by the contracts: validated text, WIB datetimes, leaders."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, BeforeValidator, Field
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+# C0 controls except TAB, LF, CR; DEL; C1 controls. NUL is the first of them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile(r"[\r\n\t]")
+
+
+def _no_control(value: str) -> str:
+    match = _CONTROL.search(value)
+    if match:
+        char = match.group()
+        name = "NUL byte" if char == "\x00" else f"control character U+{ord(char):04X}"
+        raise ValueError(f"must not contain a {name} (at index {match.start()})")
+    return value
+
+
+def _single_line(value: str) -> str:
+    _no_control(value)
+    if _LINE_BREAK.search(value):
+        raise ValueError("must be a single line (no tab or line break)")
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _assume_wib(value: object) -> object:
+    """A datetime without an offset is taken as WIB (Asia/Jakarta), as the docs say."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value  # pydantic reports the parse error with the field name
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=WIB)
+    return value
+
+
+Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_single_line)]
+ShortText = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_single_line)]
+LongText = Annotated[str, Field(max_length=5000), AfterValidator(_no_control)]
+Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$")]
+AwareDatetime = Annotated[datetime, BeforeValidator(_assume_wib)]
+
+Leader = Literal[
+    "walikota", "wakil_walikota", "pj_walikota", "sekda", "asisten", "kepala_opd", "camat", "lurah"
+]
+Visibility = Literal["public", "internal"]
+Category = Annotated[str, Field(pattern=r"^[a-z][a-z_]{1,39}$")]
