@@ -1,0 +1,261 @@
+"""Consuming another service's events: inbox, order without requeue, retries and
+the DLQ (DESIGN §5).
+
+`OrderedInbox.handle` runs one event in one transaction: drop it if its id is in
+the inbox; lock the stream's row; apply it if it is the next sequence (then any
+held successors), hold it if it is early, drop it if it is old. `subscribe` wires
+that to a FastStream subscriber with manual ack after the commit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+from faststream.middlewares import AckPolicy
+from faststream.rabbit import Channel, QueueType, RabbitBroker, RabbitExchange, RabbitQueue
+from faststream.rabbit.annotations import RabbitMessage
+from prometheus_client import Counter, Gauge
+from pydantic import ValidationError
+
+from .contracts.base import Registry
+from .contracts.envelope import CloudEvent, decode
+from .logging import bound_contextvars, get_logger
+from .settings import Settings
+from .topology import consumer_queue_arguments
+
+log = get_logger("consumer")
+
+Apply = Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]
+
+OUTCOMES = Counter("simalik_consumer_events_total", "Events consumed, by outcome",
+                   ["service", "queue", "outcome"])
+HELD = Gauge("simalik_held_events", "Events held waiting for a predecessor", ["service"])
+HELD_AGE = Gauge("simalik_held_oldest_seconds", "Age of the oldest held event", ["service"])
+
+TRANSIENT = (asyncpg.exceptions.SerializationError, asyncpg.exceptions.DeadlockDetectedError,
+             asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.InterfaceError,
+             asyncpg.exceptions.CannotConnectNowError, OSError, TimeoutError)
+
+
+class PermanentError(Exception):
+    """The message can never be processed as it is (malformed, unknown type)."""
+
+
+class OrderedInbox:
+    def __init__(self, pool: asyncpg.Pool, registry: Registry, apply: Apply,
+                 skip: Callable[[asyncpg.Connection, CloudEvent], Awaitable[bool]] | None = None
+                 ) -> None:
+        self.pool = pool
+        self.registry = registry
+        self.apply = apply
+        # Rebuild cut-off: events a rebuild already covered are dropped (DESIGN §7).
+        self.skip = skip
+        # Test seam: awaited inside the transaction, after applying, before commit.
+        self.before_commit: Callable[[CloudEvent], Awaitable[None]] | None = None
+
+    def validate(self, body: bytes) -> CloudEvent:
+        try:
+            ce = decode(body)
+        except ValidationError as exc:
+            raise PermanentError(f"not a valid CloudEvent: {_first_errors(exc)}") from exc
+        cls = self.registry.by_ce_type.get(ce.type)
+        if cls is None:
+            # A newer version we do not know: unroutable for us, not a crash.
+            raise PermanentError(f"unknown event type {ce.type}")
+        try:
+            cls.model_validate(ce.data)
+        except ValidationError as exc:
+            raise PermanentError(f"invalid data for {ce.type}: {_first_errors(exc)}") from exc
+        return ce
+
+    async def handle(self, ce: CloudEvent) -> str:
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await conn.fetchval(
+                "INSERT INTO inbox (event_id, source) VALUES ($1, $2)"
+                " ON CONFLICT (event_id) DO NOTHING RETURNING true", ce.id, ce.source)
+            if not fresh:
+                return "duplicate"
+            if self.skip and await self.skip(conn, ce):
+                return "covered"
+            await conn.execute(
+                "INSERT INTO stream_state (source, stream_id) VALUES ($1, $2)"
+                " ON CONFLICT DO NOTHING", ce.source, ce.subject)
+            last = await conn.fetchval(
+                "SELECT last_sequence FROM stream_state WHERE source = $1 AND stream_id = $2"
+                " FOR UPDATE", ce.source, ce.subject)
+            sequence = ce.stream_version
+            if sequence <= last:
+                return "stale"
+            if sequence > last + 1:
+                await conn.execute(
+                    "INSERT INTO held_events (source, stream_id, sequence, body)"
+                    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    ce.source, ce.subject, sequence, ce.model_dump(mode="json"))
+                return "held"
+            await self.apply(conn, ce)
+            last = sequence
+            while True:
+                held = await conn.fetchval(
+                    "DELETE FROM held_events WHERE source = $1 AND stream_id = $2"
+                    " AND sequence = $3 RETURNING body", ce.source, ce.subject, last + 1)
+                if held is None:
+                    break
+                await self.apply(conn, CloudEvent.model_validate(held))
+                last += 1
+            await conn.execute(
+                "UPDATE stream_state SET last_sequence = $3 WHERE source = $1 AND stream_id = $2",
+                ce.source, ce.subject, last)
+            if self.before_commit:
+                await self.before_commit(ce)
+            return "applied"
+
+
+def _first_errors(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
+                     for e in exc.errors()[:5])
+
+
+async def record_error(pool: asyncpg.Pool, queue: str, message_id: str, routing_key: str | None,
+                       error: str, permanent: bool) -> None:
+    """The broker only says 'delivery_limit' or 'rejected'; the actual error is kept
+    here beside the message id, for `dlq list`."""
+    try:
+        await pool.execute(
+            "INSERT INTO message_errors (message_id, queue, routing_key, error, permanent)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (message_id) DO UPDATE SET"
+            " error = $4, permanent = $5, attempts = message_errors.attempts + 1,"
+            " last_failed_at = now()", message_id, queue, routing_key, error[:4000], permanent)
+    except Exception as exc:  # noqa: BLE001 — the database may be the thing that is down
+        log.error("could not record message error", message_id=message_id, error=repr(exc))
+
+
+def backoff(attempt: int) -> float:
+    return min(0.05 * 2 ** attempt, 2.0)
+
+
+def subscribe(broker: RabbitBroker, settings: Settings, inbox: OrderedInbox, *, queue: str,
+              source_service: str, routing_key: str, prefetch: int = 32) -> Any:
+    """A durable quorum queue `<service>.<queue>` bound to `simalik.<source_service>`,
+    consumed with manual ack after the inbox transaction commits."""
+    queue_name = settings.queue(queue)
+    rabbit_queue = RabbitQueue(queue_name, queue_type=QueueType.QUORUM, durable=True,
+                               arguments=consumer_queue_arguments(settings),
+                               routing_key=routing_key)
+    exchange = RabbitExchange(settings.exchange(source_service), declare=False)
+    service = settings.service
+
+    @broker.subscriber(rabbit_queue, exchange, channel=Channel(prefetch_count=prefetch),
+                       ack_policy=AckPolicy.MANUAL)
+    async def on_event(msg: RabbitMessage) -> None:
+        raw = msg.raw_message
+        message_id = raw.message_id or f"no-id:{raw.delivery_tag}"
+        with bound_contextvars(message_id=message_id, queue=queue_name):
+            try:
+                ce = inbox.validate(msg.body)
+                with bound_contextvars(correlation_id=ce.correlationid, causation_id=ce.id,
+                                       event_type=ce.type, subject=ce.subject):
+                    outcome = await inbox.handle(ce)
+                    log.debug("consumed", outcome=outcome)
+            except PermanentError as exc:
+                log.error("message rejected to the DLQ", error=str(exc))
+                await record_error(inbox.pool, queue_name, message_id, raw.routing_key,
+                                   str(exc), True)
+                OUTCOMES.labels(service, queue_name, "rejected").inc()
+                await msg.reject(requeue=False)
+                return
+            except Exception as exc:  # noqa: BLE001 — retried, then dead-lettered
+                attempt = int((raw.headers or {}).get("x-delivery-count") or 0) + 1
+                log.warning("processing failed; will retry", error=repr(exc), attempt=attempt)
+                await record_error(inbox.pool, queue_name, message_id, raw.routing_key,
+                                   f"{type(exc).__name__}: {exc}", False)
+                OUTCOMES.labels(service, queue_name, "retried").inc()
+                await asyncio.sleep(backoff(attempt))
+                await msg.nack(requeue=True)
+                return
+            OUTCOMES.labels(service, queue_name, outcome).inc()
+            await msg.ack()
+
+    return on_event
+
+
+async def held_stats(pool: asyncpg.Pool, service: str) -> tuple[int, float]:
+    row = await pool.fetchrow(
+        "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(held_at)), 0) AS age"
+        " FROM held_events")
+    HELD.labels(service).set(row["n"])
+    HELD_AGE.labels(service).set(float(row["age"]))
+    return row["n"], float(row["age"])
+
+
+async def dlq_list(pool: asyncpg.Pool, amqp_url: str, settings: Settings) -> list[dict[str, Any]]:
+    """Messages waiting in `<service>.dlq`, with the errors recorded for them. The
+    messages are looked at and put back (nack with requeue)."""
+    import aio_pika
+
+    out: list[dict[str, Any]] = []
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(settings.queue("dlq"), passive=True)
+        seen: list[Any] = []
+        while True:
+            message = await queue.get(no_ack=False, fail=False)
+            if message is None:
+                break
+            seen.append(message)
+            error = await pool.fetchrow(
+                "SELECT error, attempts, last_failed_at FROM message_errors WHERE message_id = $1",
+                message.message_id)
+            death = (message.headers or {}).get("x-death") or [{}]
+            out.append({
+                "message_id": message.message_id,
+                "routing_key": (death[0].get("routing-keys") or [message.routing_key])[0]
+                if isinstance(death, list) and death else message.routing_key,
+                "reason": death[0].get("reason") if isinstance(death, list) and death else None,
+                "error": error["error"] if error else None,
+                "attempts": error["attempts"] if error else None,
+                "body": message.body.decode("utf-8", "replace")[:200],
+            })
+        for message in seen:
+            await message.nack(requeue=True)
+    return out
+
+
+async def dlq_redrive(amqp_url: str, settings: Settings, source_exchange: dict[str, str]
+                      ) -> int:
+    """Sends every DLQ message back to its original queue (through the default
+    exchange, by queue name), with persistence and confirms."""
+    import aio_pika
+
+    moved = 0
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = await channel.declare_queue(settings.queue("dlq"), passive=True)
+        while True:
+            message = await queue.get(no_ack=False, fail=False)
+            if message is None:
+                break
+            death = (message.headers or {}).get("x-death") or []
+            origin = death[0].get("queue") if death else None
+            if not origin:
+                await message.nack(requeue=True)
+                break
+            headers = {k: v for k, v in (message.headers or {}).items() if not k.startswith("x-")}
+            await channel.default_exchange.publish(
+                aio_pika.Message(body=message.body, headers=headers,
+                                 content_type=message.content_type,
+                                 message_id=message.message_id, type=message.type,
+                                 correlation_id=message.correlation_id,
+                                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                routing_key=origin)
+            await message.ack()
+            moved += 1
+    return moved
+
+
+__all__ = ["OrderedInbox", "PermanentError", "subscribe", "record_error", "dlq_list",
+           "dlq_redrive", "held_stats", "json"]
