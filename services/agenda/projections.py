@@ -12,9 +12,9 @@ from shared.contracts.envelope import StoredEvent
 
 async def project(conn: asyncpg.Connection, events: list[StoredEvent]) -> None:
     for stored in events:
-        event = AGENDA_EVENTS.load(stored.type, stored.schema_version, stored.data)
         handler = _PROJECTORS.get(stored.type)
         if handler:
+            event = AGENDA_EVENTS.load(stored.type, stored.schema_version, stored.data)
             await handler(conn, event, stored)
 
 
