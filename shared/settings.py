@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = Field(default=1.0, alias="RELAY_POLL_SECONDS")
     agenda_url: str = Field(default="http://127.0.0.1:8001", alias="AGENDA_URL")
     newsroom_url: str = Field(default="http://127.0.0.1:8002", alias="NEWSROOM_URL")
+    # Prometheus metrics (and /healthz) for processes without an HTTP API: relays
+    # and consumers. 0 turns it off.
+    metrics_port: int = Field(default=0, alias="METRICS_PORT")
     database_url: str = ""
     http_port: int = 0
 

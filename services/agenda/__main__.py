@@ -20,10 +20,12 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
 
 
 async def _relay() -> None:
+    from shared import metrics
     from shared.relay import Relay
 
     settings = load("agenda")
     await bootstrap.migrate(settings)
+    metrics.serve(settings.metrics_port, settings.http_host)
     stop = asyncio.Event()
     _stop_on_signals(stop)
     await Relay(settings).run(stop)
