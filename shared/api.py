@@ -136,10 +136,10 @@ async def idempotent(request: Request, store: EventStore, key: str | None,
                      ) -> JSONResponse:
     """Runs a command once per Idempotency-Key: a retry gets the first response and
     appends nothing; the same key with another body gets 422."""
-    if key is not None and not (1 <= len(key) <= 200) or (key and not key.isprintable()):
-        return problem(422, "Invalid request", "Idempotency-Key: must be 1–200 printable "
-                       "characters", "validation",
-                       [{"field": "Idempotency-Key", "message": "must be 1–200 printable characters"}])
+    if key is not None and not (1 <= len(key) <= 200 and key.isprintable()):
+        message = "must be 1–200 printable characters"
+        return problem(422, "Invalid request", f"Idempotency-Key: {message}", "validation",
+                       [{"field": "Idempotency-Key", "message": message}])
     digest = await request_hash(request) if key else None
 
     async def replay() -> JSONResponse | None:

@@ -20,7 +20,8 @@ from .contracts.envelope import StoredEvent
 NOTIFY_CHANNEL = "simalik_events"
 MAX_BATCH = 256
 
-_COLUMNS = "position, stream_id, version, event_id, type, schema_version, recorded_at, data, metadata"
+_COLUMNS = ("position, stream_id, version, event_id, type, schema_version, recorded_at, data,"
+            " metadata")
 
 
 class ConcurrencyError(Exception):

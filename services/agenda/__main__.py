@@ -56,7 +56,8 @@ async def _new_epoch() -> None:
     settings = load("agenda")
     conn = await db.connect(settings.database_url)
     try:
-        epoch = await conn.fetchval("UPDATE store_meta SET epoch = gen_random_uuid() RETURNING epoch")
+        epoch = await conn.fetchval(
+            "UPDATE store_meta SET epoch = gen_random_uuid() RETURNING epoch")
     finally:
         await conn.close()
     print(f"Epoch baru penyimpanan peristiwa: {epoch}")

@@ -128,7 +128,7 @@ async def test_bad_input_names_the_field(agenda_client, field, value, needle):
 
 
 @pytest.mark.parametrize("raw", [b"{", b"\xff\xfe", b"[]", b"null", b'{"title": 1}',
-                                 "{\"title\": \"\\ud800\"}".encode()])
+                                 b"{\"title\": \"\\ud800\"}"])
 async def test_malformed_bodies_are_422_never_500(agenda_client, raw):
     r = await agenda_client.post("/v1/activities", content=raw,
                                  headers={"content-type": "application/json"})

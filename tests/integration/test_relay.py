@@ -16,7 +16,7 @@ from cloudevents.core.formats.json import JSONFormat
 
 from shared.eventstore import NewEvent
 from shared.relay import Relay
-from tests.conftest import PREFIX, TRACKED_QUEUES, settings_for, wait_for
+from tests.conftest import PREFIX, TRACKED_QUEUES, wait_for
 
 UNIT = {"code": "dinkes", "name": "Dinas Kesehatan", "kind": "dinas", "active_from": "2020-01-01"}
 ACTIVITY = {"unit_code": "dinkes", "title": "Rapat koordinasi ꦏꦼꦢꦶꦫꦶ 🎉",
