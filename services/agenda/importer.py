@@ -24,6 +24,12 @@ Decisions:
 * **Times:** date + start_time in WIB; an empty time becomes 08.00 WIB (a note in
   the report, not an error), the end is start + 2 h, and the description says
   which times are estimates, because the public calendar shows them.
+* **Units** (--units) are registered first, dated active_from = --active-from
+  (default 2021-01-01) so they count as active over the years the data covers;
+  a unit already registered is counted "sudah ada" and left as it is.
+* Imported events go to every subscriber like any other: a consumer that plans
+  work from activity.planned (the newsroom) should look at `origin` and the dates
+  and not schedule publication tasks for events long past.
 * **Dry run** loads the same aggregates and runs the same domain decisions in
   memory (units of --units included) and appends nothing.
 * Exit codes: 0 every row taken, 1 some rows rejected, 2 a file cannot be read.
@@ -118,12 +124,17 @@ def parse_rows(path: Path, required: tuple[str, ...] = REQUIRED
 def _csv_records(path: Path) -> Iterator[tuple[int, list[str]]]:
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            for number, cells in enumerate(csv.reader(handle), start=1):
+            # Excel in an Indonesian locale separates with ';' (',' is the decimal mark).
+            first = handle.readline()
+            delimiter = ";" if first.count(";") > first.count(",") else ","
+            handle.seek(0)
+            for number, cells in enumerate(csv.reader(handle, delimiter=delimiter), start=1):
                 yield number, [cell.strip() for cell in cells]
     except OSError as exc:
         raise FileError(f"{path}: {exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
-        raise FileError(f"{path.name}: bukan teks UTF-8 (byte ke-{exc.start})") from exc
+        raise FileError(f"{path.name}: bukan teks UTF-8 (byte ke-{exc.start}); simpan ulang "
+                        "sebagai 'CSV UTF-8'") from exc
     except csv.Error as exc:
         raise FileError(f"{path.name}: CSV rusak: {exc}") from exc
 
@@ -336,6 +347,7 @@ class Importer:
     def __init__(self, app: h.Agenda, ctx: h.Context, report: Report) -> None:
         self.app, self.ctx, self.report = app, ctx, report
         self.units: dict[str, Unit] = {}
+        self.activities: dict[str, Activity] = {}  # this run's, so a dry run counts alike
         self.seen: dict[str, int] = {}
 
     async def unit(self, code: str) -> Unit:
@@ -385,7 +397,9 @@ class Importer:
             return self.report.reject(tally, name, number, [(
                 "date", f"unit '{cmd.unit_code}' tidak aktif pada {day.isoformat()} (aktif "
                         f"{unit.active_from} s.d. {unit.active_until or 'sekarang'})")])
-        activity = await h.load(self.app.store, Activity, activity_stream(activity_id))
+        activity = self.activities.get(activity_id) or await h.load(
+            self.app.store, Activity, activity_stream(activity_id))
+        self.activities[activity_id] = activity
         try:
             if activity.exists:
                 tally.existing += 1
@@ -403,6 +417,8 @@ class Importer:
         except DomainError as exc:
             self.report.reject(tally, name, number, [
                 (_COLUMNS.get(exc.field or "", exc.field or "-"), exc.message)])
+        except ValidationError as exc:  # an event model stricter than the command
+            self.report.reject(tally, name, number, _first_per_column(_translate(exc)))
 
     async def _plan(self, activity: Activity, unit: Unit, cmd: c.PlanActivity,
                     activity_id: str, ref: str) -> None:

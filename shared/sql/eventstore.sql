@@ -38,6 +38,12 @@ CREATE TABLE IF NOT EXISTS relay_checkpoints (
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 
+CREATE OR REPLACE FUNCTION simalik_all_stored(evs jsonb) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT count(*) = jsonb_array_length(evs) AND count(*) > 0 FROM events
+     WHERE event_id = ANY (ARRAY(SELECT (e->>'event_id')::uuid FROM jsonb_array_elements(evs) e));
+$$;
+
 -- Appends a batch of commands in one transaction. Each command runs in its own
 -- subtransaction (the EXCEPTION block is a savepoint), so a conflict fails only
 -- that command. The advisory lock, held until commit, makes commit order equal
@@ -54,7 +60,6 @@ DECLARE
     pos       bigint;
     positions bigint[];
     ts        timestamptz;
-    dupes     integer;
     appended  boolean := false;
 BEGIN
     PERFORM pg_advisory_xact_lock(7134001);
@@ -73,15 +78,14 @@ BEGIN
                 END IF;
             END IF;
 
-            SELECT count(*) INTO dupes FROM events
-             WHERE event_id IN (SELECT (e->>'event_id')::uuid FROM jsonb_array_elements(cmd->'events') e);
-            IF dupes > 0 AND dupes = jsonb_array_length(cmd->'events') THEN
-                results := results || jsonb_build_array(jsonb_build_object('status', 'duplicate'));
-                CONTINUE;
-            END IF;
-
             SELECT coalesce(max(version), 0) INTO current_v FROM events WHERE stream_id = cmd->>'stream_id';
             IF current_v <> (cmd->>'expected_version')::integer THEN
+                -- Only on this path can it be a re-append of stored events; checking
+                -- here keeps the common path to two index look-ups.
+                IF simalik_all_stored(cmd->'events') THEN
+                    results := results || jsonb_build_array(jsonb_build_object('status', 'duplicate'));
+                    CONTINUE;
+                END IF;
                 RAISE EXCEPTION 'version conflict' USING ERRCODE = 'SM409';
             END IF;
 
@@ -102,7 +106,12 @@ BEGIN
             WHEN SQLSTATE 'SM409' THEN
                 results := results || jsonb_build_array(jsonb_build_object('status', 'conflict', 'actual', current_v));
             WHEN unique_violation THEN
-                results := results || jsonb_build_array(jsonb_build_object('status', 'conflict', 'actual', current_v));
+                -- The same event ids, appended to another stream or at a matching version.
+                IF simalik_all_stored(cmd->'events') THEN
+                    results := results || jsonb_build_array(jsonb_build_object('status', 'duplicate'));
+                ELSE
+                    results := results || jsonb_build_array(jsonb_build_object('status', 'conflict', 'actual', current_v));
+                END IF;
         END;
     END LOOP;
     IF appended AND channel IS NOT NULL THEN
