@@ -5,6 +5,7 @@ that commits the commands waiting at that moment together (DESIGN §3)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -126,6 +127,7 @@ class EventStore:
         self._queue: list[tuple[AppendCommand, asyncio.Future[AppendResult]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._epoch: UUID | None = None
+        self._conn: asyncpg.Connection | None = None
 
     # -- writing -------------------------------------------------------------------
 
@@ -167,7 +169,12 @@ class EventStore:
                     future.set_result(outcome)
 
     async def _commit(self, commands: list[AppendCommand]) -> list[AppendResult | Exception]:
-        async with self.pool.acquire() as conn:
+        # The writer keeps its connection: giving it back to the pool costs a reset
+        # round trip per batch (measured: a third of a single append's time).
+        if self._conn is None or self._conn.is_closed():
+            self._conn = await self.pool.acquire()
+        conn = self._conn
+        try:
             if self.projector is None:
                 return await self.append_in(conn, commands)
             async with conn.transaction():
@@ -176,6 +183,22 @@ class EventStore:
                 if appended:
                     await self.projector(conn, appended)
                 return outcomes
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError):
+            await self._drop_connection()
+            raise
+
+    async def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await self.pool.release(conn)
+
+    async def close(self) -> None:
+        """Gives the writer's connection back; call before closing the pool."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await self._writer
+        await self._drop_connection()
 
     async def append_in(self, conn: asyncpg.Connection,
                         commands: Sequence[AppendCommand]) -> list[AppendResult | Exception]:

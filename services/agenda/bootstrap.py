@@ -26,6 +26,7 @@ class Service:
     agenda: Agenda
 
     async def close(self) -> None:
+        await self.store.close()
         await self.pool.close()
 
 

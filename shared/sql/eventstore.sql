@@ -44,77 +44,102 @@ LANGUAGE sql STABLE AS $$
      WHERE event_id = ANY (ARRAY(SELECT (e->>'event_id')::uuid FROM jsonb_array_elements(evs) e));
 $$;
 
--- Appends a batch of commands in one transaction. Each command runs in its own
--- subtransaction (the EXCEPTION block is a savepoint), so a conflict fails only
--- that command. The advisory lock, held until commit, makes commit order equal
--- position order: a follower reading "everything after P" can never see P+1
--- while P is still uncommitted (DESIGN §3). One NOTIFY per batch.
-CREATE OR REPLACE FUNCTION simalik_append(batch jsonb, channel text) RETURNS jsonb
+-- Appends one command at `ts`. A version conflict is found by looking, before
+-- anything is written, so it needs no rollback; it returns a status instead.
+CREATE OR REPLACE FUNCTION simalik_append_one(cmd jsonb, ts timestamptz) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
-    cmd       jsonb;
-    ev        jsonb;
-    results   jsonb := '[]'::jsonb;
     current_v integer;
     next_v    integer;
     pos       bigint;
-    positions bigint[];
-    ts        timestamptz;
-    appended  boolean := false;
+    positions bigint[] := '{}';
+    ev        jsonb;
+BEGIN
+    SELECT coalesce(max(version), 0) INTO current_v FROM events WHERE stream_id = cmd->>'stream_id';
+    IF current_v <> (cmd->>'expected_version')::integer THEN
+        IF simalik_all_stored(cmd->'events') THEN
+            RETURN jsonb_build_object('status', 'duplicate');
+        END IF;
+        RETURN jsonb_build_object('status', 'conflict', 'actual', current_v);
+    END IF;
+    IF jsonb_typeof(cmd->'idempotency') = 'object' THEN
+        INSERT INTO idempotency_keys (key, request_hash, status, response)
+        VALUES (cmd->'idempotency'->>'key', cmd->'idempotency'->>'request_hash',
+                (cmd->'idempotency'->>'status')::integer, cmd->'idempotency'->'response')
+        ON CONFLICT (key) DO NOTHING;
+        IF NOT FOUND THEN
+            RETURN jsonb_build_object('status', 'idempotent');
+        END IF;
+    END IF;
+    next_v := current_v;
+    FOR ev IN SELECT value FROM jsonb_array_elements(cmd->'events') LOOP
+        next_v := next_v + 1;
+        INSERT INTO events (stream_id, version, event_id, type, schema_version, recorded_at, data, metadata)
+        VALUES (cmd->>'stream_id', next_v, (ev->>'event_id')::uuid, ev->>'type',
+                (ev->>'schema_version')::integer, ts, ev->'data', ev->'metadata')
+        RETURNING position INTO pos;
+        positions := positions || pos;
+    END LOOP;
+    RETURN jsonb_build_object('status', 'ok', 'version', next_v, 'positions', to_jsonb(positions),
+                              'recorded_at', ts);
+END;
+$$;
+
+-- The same inside its own savepoint (an EXCEPTION block is one), so a command
+-- that fails on a constraint fails alone.
+CREATE OR REPLACE FUNCTION simalik_append_one_isolated(cmd jsonb, ts timestamptz) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN simalik_append_one(cmd, ts);
+EXCEPTION WHEN unique_violation THEN
+    IF simalik_all_stored(cmd->'events') THEN
+        RETURN jsonb_build_object('status', 'duplicate');
+    END IF;
+    RETURN jsonb_build_object('status', 'conflict', 'actual',
+        (SELECT coalesce(max(version), 0) FROM events WHERE stream_id = cmd->>'stream_id'));
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION simalik_append_all(batch jsonb, ts timestamptz, isolated boolean)
+RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    cmd     jsonb;
+    results jsonb := '[]'::jsonb;
+BEGIN
+    FOR cmd IN SELECT value FROM jsonb_array_elements(batch) LOOP
+        IF isolated THEN
+            results := results || jsonb_build_array(simalik_append_one_isolated(cmd, ts));
+        ELSE
+            results := results || jsonb_build_array(simalik_append_one(cmd, ts));
+        END IF;
+    END LOOP;
+    RETURN results;
+END;
+$$;
+
+-- Appends a batch of commands in one transaction; a conflict fails only its own
+-- command. The advisory lock, held until commit, makes commit order equal
+-- position order: a follower reading "everything after P" can never see P+1
+-- while P is still uncommitted (DESIGN §3). One NOTIFY per batch.
+--
+-- Version conflicts are found before writing, so the batch normally runs with
+-- one savepoint in all; only when a constraint fails (an event id already stored
+-- under another stream) is it redone with a savepoint per command.
+-- docs/decisions/0004 has the measurements.
+CREATE OR REPLACE FUNCTION simalik_append(batch jsonb, channel text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    ts      timestamptz;
+    results jsonb;
 BEGIN
     PERFORM pg_advisory_xact_lock(7134001);
     ts := clock_timestamp();
-    FOR cmd IN SELECT value FROM jsonb_array_elements(batch) LOOP
-        current_v := NULL;
-        BEGIN
-            IF jsonb_typeof(cmd->'idempotency') = 'object' THEN
-                INSERT INTO idempotency_keys (key, request_hash, status, response)
-                VALUES (cmd->'idempotency'->>'key', cmd->'idempotency'->>'request_hash',
-                        (cmd->'idempotency'->>'status')::integer, cmd->'idempotency'->'response')
-                ON CONFLICT (key) DO NOTHING;
-                IF NOT FOUND THEN
-                    results := results || jsonb_build_array(jsonb_build_object('status', 'idempotent'));
-                    CONTINUE;
-                END IF;
-            END IF;
-
-            SELECT coalesce(max(version), 0) INTO current_v FROM events WHERE stream_id = cmd->>'stream_id';
-            IF current_v <> (cmd->>'expected_version')::integer THEN
-                -- Only on this path can it be a re-append of stored events; checking
-                -- here keeps the common path to two index look-ups.
-                IF simalik_all_stored(cmd->'events') THEN
-                    results := results || jsonb_build_array(jsonb_build_object('status', 'duplicate'));
-                    CONTINUE;
-                END IF;
-                RAISE EXCEPTION 'version conflict' USING ERRCODE = 'SM409';
-            END IF;
-
-            next_v := current_v;
-            positions := '{}';
-            FOR ev IN SELECT value FROM jsonb_array_elements(cmd->'events') LOOP
-                next_v := next_v + 1;
-                INSERT INTO events (stream_id, version, event_id, type, schema_version, recorded_at, data, metadata)
-                VALUES (cmd->>'stream_id', next_v, (ev->>'event_id')::uuid, ev->>'type',
-                        (ev->>'schema_version')::integer, ts, ev->'data', ev->'metadata')
-                RETURNING position INTO pos;
-                positions := positions || pos;
-            END LOOP;
-            results := results || jsonb_build_array(jsonb_build_object(
-                'status', 'ok', 'version', next_v, 'positions', to_jsonb(positions), 'recorded_at', ts));
-            appended := true;
-        EXCEPTION
-            WHEN SQLSTATE 'SM409' THEN
-                results := results || jsonb_build_array(jsonb_build_object('status', 'conflict', 'actual', current_v));
-            WHEN unique_violation THEN
-                -- The same event ids, appended to another stream or at a matching version.
-                IF simalik_all_stored(cmd->'events') THEN
-                    results := results || jsonb_build_array(jsonb_build_object('status', 'duplicate'));
-                ELSE
-                    results := results || jsonb_build_array(jsonb_build_object('status', 'conflict', 'actual', current_v));
-                END IF;
-        END;
-    END LOOP;
-    IF appended AND channel IS NOT NULL THEN
+    BEGIN
+        results := simalik_append_all(batch, ts, false);
+    EXCEPTION WHEN unique_violation THEN
+        results := simalik_append_all(batch, ts, true);
+    END;
+    IF channel IS NOT NULL AND results @> '[{"status": "ok"}]' THEN
         PERFORM pg_notify(channel, '');
     END IF;
     RETURN results;

@@ -12,9 +12,15 @@ from shared import db
 from shared.eventstore import AppendCommand, ConcurrencyError, EventStore, NewEvent
 from tests.conftest import wait_for
 
-NAIVE_FUNCTION = (db.SHARED_SQL / "eventstore.sql").read_text().split(
-    "CREATE OR REPLACE FUNCTION simalik_append", 1)[1].replace(
-    "PERFORM pg_advisory_xact_lock(7134001);", "-- naive: no lock")
+# The real append without its commit-order lock.
+NAIVE_FUNCTION = """
+CREATE OR REPLACE FUNCTION naive_append(batch jsonb, channel text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN simalik_append_all(batch, clock_timestamp(), true);
+END;
+$$;
+"""
 
 
 class NaiveEventStore(EventStore):
@@ -32,9 +38,9 @@ def ev(kind: str = "thing.happened", **data) -> NewEvent:
 async def pool(databases):
     url = await databases.fresh("eventstore", lambda s: db.migrate(s.database_url))
     pool = await db.create_pool(url, max_size=8)
-    await pool.execute("CREATE OR REPLACE FUNCTION naive_append" + NAIVE_FUNCTION)
+    await pool.execute(NAIVE_FUNCTION)
     yield pool
-    await pool.close()
+    pool.terminate()  # stores made by the tests keep their writer's connection
 
 
 @pytest.fixture(params=["real", "naive"])
@@ -178,5 +184,5 @@ async def test_commit_order_equals_position_order_across_processes(pool):
         txs = [r["tx"] for r in rows]
         assert txs == sorted(txs), "a later position was committed by an earlier transaction"
     finally:
-        await other_pool.close()
+        other_pool.terminate()
 
