@@ -65,19 +65,31 @@ async def load(store: EventStore, cls: type[A], stream_id: str) -> A:
     return cls.replay(events)
 
 
-async def save(store: EventStore, ctx: Context, stream_id: str, aggregate: Aggregate,
-               result_id: str, status: int = 200, extra: dict[str, Any] | None = None) -> Result:
+async def save(app: Agenda, ctx: Context, stream_id: str, aggregate: Aggregate,
+               result_id: str, status: int = 200,
+               people: list[NewPerson | None] | None = None) -> Result:
+    """Appends what the aggregate recorded. Contact details are stored only now,
+    after the rules accepted the command, and removed again if the append fails."""
     new_version = aggregate.version + len(aggregate.pending)
     result = Result(result_id, new_version)
+    if not aggregate.pending:
+        return result
     idempotency = None
     if ctx.idempotency_key:
         idempotency = Idempotency(ctx.idempotency_key, ctx.request_hash or "", status,
-                                  {**result.as_dict(), **(extra or {})})
-    if not aggregate.pending:
-        return result
+                                  result.as_dict())
+    accepted = [p for p in people or [] if p is not None]
+    if accepted:
+        await _store_people(app.pool, accepted)
     meta = ctx.metadata()
-    await store.append(stream_id, aggregate.version,
-                       [NewEvent.of(e, meta) for e in aggregate.pending], idempotency)
+    try:
+        await app.store.append(stream_id, aggregate.version,
+                               [NewEvent.of(e, meta) for e in aggregate.pending], idempotency)
+    except BaseException:
+        if accepted:
+            await app.pool.execute("DELETE FROM people WHERE id = ANY($1)",
+                                   [p.id for p in accepted])
+        raise
     return result
 
 
@@ -88,14 +100,29 @@ def _check_expected(aggregate: Aggregate, expected: int | None) -> None:
             "expected_version")
 
 
-async def _store_person(pool: asyncpg.Pool, person: c.Person | None, role: str,
-                        unit_code: str | None) -> str | None:
-    if person is None:
-        return None
-    return await pool.fetchval(
-        "INSERT INTO people (id, name, phone, email, role, unit_code) "
-        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        str(uuid.uuid4()), person.name, person.phone, person.email, role, unit_code)
+@dataclass(frozen=True)
+class NewPerson:
+    """Contact details to keep in `people` once the command is accepted."""
+
+    id: str
+    person: c.Person
+    role: str
+    unit_code: str | None
+
+
+def _person(person: c.Person | None, role: str, unit_code: str | None) -> NewPerson | None:
+    return None if person is None else NewPerson(str(uuid.uuid4()), person, role, unit_code)
+
+
+def _id(new: NewPerson | None) -> str | None:
+    return new.id if new else None
+
+
+async def _store_people(pool: asyncpg.Pool, people: list[NewPerson]) -> None:
+    await pool.executemany(
+        "INSERT INTO people (id, name, phone, email, role, unit_code) VALUES ($1,$2,$3,$4,$5,$6)",
+        [(p.id, p.person.name, p.person.phone, p.person.email, p.role, p.unit_code)
+         for p in people])
 
 
 # -- units ---------------------------------------------------------------------------
@@ -105,31 +132,27 @@ async def register_unit(cmd: c.RegisterUnit, ctx: Context, app: Agenda) -> Resul
     if unit.exists:
         raise InvalidState(f"unit {cmd.code} is already registered", "code")
     fields = cmd.model_dump(exclude={"code", "pic", "verifikator"})
-    unit.register(unit_code=cmd.code, **fields,
-                  pic_id=await _store_person(app.pool, cmd.pic, "pic", cmd.code),
-                  verifikator_id=await _store_person(app.pool, cmd.verifikator, "verifikator",
-                                                     cmd.code))
-    return await save(app.store, ctx, unit_stream(cmd.code), unit, cmd.code, 201)
+    pic = _person(cmd.pic, "pic", cmd.code)
+    verifikator = _person(cmd.verifikator, "verifikator", cmd.code)
+    unit.register(unit_code=cmd.code, **fields, pic_id=_id(pic), verifikator_id=_id(verifikator))
+    return await save(app, ctx, unit_stream(cmd.code), unit, cmd.code, 201, [pic, verifikator])
 
 
 async def update_unit(code: str, cmd: c.UpdateUnit, ctx: Context, app: Agenda) -> Result:
     unit = await load(app.store, Unit, unit_stream(code))
     _check_expected(unit, cmd.expected_version)
     fields = cmd.model_dump(exclude={"expected_version", "pic", "verifikator"}, exclude_none=True)
-    if cmd.pic:
-        fields["pic_id"] = await _store_person(app.pool, cmd.pic, "pic", code)
-    if cmd.verifikator:
-        fields["verifikator_id"] = await _store_person(app.pool, cmd.verifikator,
-                                                       "verifikator", code)
-    unit.update(**fields)
-    return await save(app.store, ctx, unit_stream(code), unit, code)
+    pic = _person(cmd.pic, "pic", code)
+    verifikator = _person(cmd.verifikator, "verifikator", code)
+    unit.update(**fields, pic_id=_id(pic), verifikator_id=_id(verifikator))
+    return await save(app, ctx, unit_stream(code), unit, code, people=[pic, verifikator])
 
 
 async def deactivate_unit(code: str, cmd: c.DeactivateUnit, ctx: Context, app: Agenda) -> Result:
     unit = await load(app.store, Unit, unit_stream(code))
     _check_expected(unit, cmd.expected_version)
     unit.deactivate(cmd.active_until, cmd.reason)
-    return await save(app.store, ctx, unit_stream(code), unit, code)
+    return await save(app, ctx, unit_stream(code), unit, code)
 
 
 # -- activities ----------------------------------------------------------------------
@@ -144,11 +167,11 @@ async def plan_activity(cmd: c.PlanActivity, ctx: Context, app: Agenda, *,
         # An import row seen before (its id is derived from the row): nothing to add.
         return Result(activity_id, activity.version)
     fields = cmd.model_dump(exclude={"contact"})
+    contact = _person(cmd.contact, "contact", cmd.unit_code)
     activity.plan(unit, activity_id=activity_id, origin=origin, import_ref=import_ref,
-                  contact_id=await _store_person(app.pool, cmd.contact, "contact",
-                                                 cmd.unit_code) if unit.exists else None,
-                  **fields)
-    return await save(app.store, ctx, activity_stream(activity_id), activity, activity_id, 201)
+                  contact_id=_id(contact), **fields)
+    return await save(app, ctx, activity_stream(activity_id), activity, activity_id, 201,
+                      [contact])
 
 
 async def _activity(app: Agenda, activity_id: str, expected: int) -> Activity:
@@ -162,38 +185,37 @@ async def revise_activity(activity_id: str, cmd: c.ReviseActivity, ctx: Context,
                           app: Agenda) -> Result:
     activity = await _activity(app, activity_id, cmd.expected_version)
     changes = cmd.model_dump(exclude={"expected_version", "contact"}, exclude_none=True)
-    if cmd.contact:
-        changes["contact_id"] = await _store_person(app.pool, cmd.contact, "contact",
-                                                    activity.unit_code)
-    activity.revise(**changes)
-    return await save(app.store, ctx, activity_stream(activity_id), activity, activity_id)
+    contact = _person(cmd.contact, "contact", activity.unit_code)
+    activity.revise(**changes, contact_id=_id(contact))
+    return await save(app, ctx, activity_stream(activity_id), activity, activity_id,
+                      people=[contact])
 
 
 async def reschedule_activity(activity_id: str, cmd: c.RescheduleActivity, ctx: Context,
                               app: Agenda) -> Result:
     activity = await _activity(app, activity_id, cmd.expected_version)
     activity.reschedule(cmd.starts_at, cmd.ends_at, cmd.reason)
-    return await save(app.store, ctx, activity_stream(activity_id), activity, activity_id)
+    return await save(app, ctx, activity_stream(activity_id), activity, activity_id)
 
 
 async def cancel_activity(activity_id: str, cmd: c.CancelActivity, ctx: Context,
                           app: Agenda) -> Result:
     activity = await _activity(app, activity_id, cmd.expected_version)
     activity.cancel(cmd.reason)
-    return await save(app.store, ctx, activity_stream(activity_id), activity, activity_id)
+    return await save(app, ctx, activity_stream(activity_id), activity, activity_id)
 
 
 async def verify_activity(activity_id: str, cmd: c.VerifyActivity, ctx: Context,
                           app: Agenda) -> Result:
     activity = await _activity(app, activity_id, cmd.expected_version)
     activity.verify(ctx.actor, cmd.note)
-    return await save(app.store, ctx, activity_stream(activity_id), activity, activity_id)
+    return await save(app, ctx, activity_stream(activity_id), activity, activity_id)
 
 
 async def report_held(activity_id: str, cmd: c.ReportHeld, ctx: Context, app: Agenda) -> Result:
     activity = await _activity(app, activity_id, cmd.expected_version)
     activity.report_held([str(u) for u in cmd.documentation_links], cmd.note, ctx.now)
-    return await save(app.store, ctx, activity_stream(activity_id), activity, activity_id)
+    return await save(app, ctx, activity_stream(activity_id), activity, activity_id)
 
 
 # -- prognoses -----------------------------------------------------------------------
@@ -204,7 +226,7 @@ async def submit_prognosis(cmd: c.SubmitPrognosis, ctx: Context, app: Agenda) ->
     prognosis = await load(app.store, Prognosis, stream)
     _check_expected(prognosis, cmd.expected_version)
     prognosis.submit(unit, cmd.year, list(cmd.items))
-    return await save(app.store, ctx, stream, prognosis, f"{cmd.unit_code}-{cmd.year}", 201)
+    return await save(app, ctx, stream, prognosis, f"{cmd.unit_code}-{cmd.year}", 201)
 
 
 HANDLERS = {

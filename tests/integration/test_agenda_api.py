@@ -218,3 +218,18 @@ async def test_health_and_openapi(agenda_client):
     spec = (await agenda_client.get("/openapi.json")).json()
     assert "/v1/activities/{activity_id}/reschedule" in spec["paths"]
     assert (await agenda_client.get("/metrics/")).status_code == 200
+
+
+async def test_a_refused_command_leaves_no_personal_data_behind(agenda, agenda_client):
+    # Regression: contact details used to be stored before the rules ran.
+    await agenda_client.post("/v1/units", json=UNIT)
+    before = await agenda.pool.fetchval("SELECT count(*) FROM people")
+    r = await agenda_client.post("/v1/activities", json=activity(
+        unit_code="nope", contact={"name": "Rina", "phone": "0812-1111-2222"}))
+    assert r.status_code == 422
+    r = await agenda_client.post("/v1/activities", json=activity(
+        ends_at="2030-03-02T07:00:00+07:00", contact={"name": "Rina"}))
+    assert r.status_code == 422
+    r = await agenda_client.post("/v1/units", json=UNIT | {"pic": {"name": "Rina"}})
+    assert r.status_code == 409
+    assert await agenda.pool.fetchval("SELECT count(*) FROM people") == before
