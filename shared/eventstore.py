@@ -126,6 +126,7 @@ class EventStore:
         self.channel = channel
         self._queue: list[tuple[AppendCommand, asyncio.Future[AppendResult]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._busy = False
         self._epoch: UUID | None = None
         self._conn: asyncpg.Connection | None = None
 
@@ -134,39 +135,60 @@ class EventStore:
     async def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent],
                      idempotency: Idempotency | None = None) -> AppendResult:
         command = AppendCommand(stream_id, expected_version, list(events), idempotency)
-        future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
-        self._queue.append((command, future))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._write_batches())
-        return await future
+        if self._busy:
+            # Someone is committing: wait for the next batch.
+            future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
+            self._queue.append((command, future))
+            return await future
+        # Nobody is: commit at once in this task, without a hand-off to the writer
+        # (a third fewer event-loop turns for a lone client); whatever queues
+        # meanwhile goes to the writer task.
+        self._busy = True
+        try:
+            outcome = (await self._commit_each([command]))[0]
+        finally:
+            if self._queue:
+                self._writer = asyncio.create_task(self._write_batches())
+            else:
+                self._busy = False
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
 
     async def _write_batches(self) -> None:
         # One writer per process: whatever queued while the last batch committed
         # goes into the next one.
-        while self._queue:
-            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                outcomes = await self._commit_each([c for c, _ in batch])
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(outcome, BaseException):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+        finally:
+            self._busy = False
+
+    async def _commit_each(self, commands: list[AppendCommand]
+                           ) -> list[AppendResult | Exception]:
+        try:
+            return await self._commit(commands)
+        except Exception as exc:  # noqa: BLE001 — handed to the callers
+            if len(commands) == 1:
+                return [exc]
+        # Something beyond a version conflict failed the whole batch (a projection
+        # bug, a lost connection): retry each command alone so one bad command
+        # fails only itself.
+        outcomes: list[AppendResult | Exception] = []
+        for command in commands:
             try:
-                outcomes = await self._commit([c for c, _ in batch])
-            except Exception:
-                # Something beyond a version conflict failed the whole batch (a
-                # projection bug, a lost connection): retry each command alone so one
-                # bad command fails only itself.
-                if len(batch) == 1:
-                    outcomes = [_capture_error()]
-                else:
-                    outcomes = []
-                    for command, _ in batch:
-                        try:
-                            outcomes.extend(await self._commit([command]))
-                        except Exception as exc:  # noqa: BLE001 — handed to the caller
-                            outcomes.append(exc)
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                if future.done():
-                    continue
-                if isinstance(outcome, BaseException):
-                    future.set_exception(outcome)
-                else:
-                    future.set_result(outcome)
+                outcomes.extend(await self._commit([command]))
+            except Exception as exc:  # noqa: BLE001
+                outcomes.append(exc)
+        return outcomes
 
     async def _commit(self, commands: list[AppendCommand]) -> list[AppendResult | Exception]:
         # The writer keeps its connection: giving it back to the pool costs a reset
@@ -232,14 +254,6 @@ class EventStore:
         row = await self.pool.fetchrow(
             "SELECT request_hash, status, response FROM idempotency_keys WHERE key = $1", key)
         return None if row is None else (row["request_hash"], row["status"], row["response"])
-
-
-def _capture_error() -> Exception:
-    import sys
-
-    exc = sys.exc_info()[1]
-    assert isinstance(exc, Exception)
-    return exc
 
 
 def _outcome(command: AppendCommand, raw: dict[str, Any]) -> AppendResult | Exception:
