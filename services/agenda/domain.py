@@ -162,7 +162,12 @@ class Activity(Aggregate):
                                       reason=reason))
 
     def verify(self, verifier_id: str, note: str | None) -> None:
-        self._must_be_open("verified")
+        # Kominfo may verify an entry after the day too (imported history is
+        # recorded as held at once); only a cancelled activity cannot be.
+        if not self.exists:
+            raise NotFound("activity not found", "activity_id")
+        if self.status == "cancelled":
+            raise InvalidState("a cancelled activity cannot be verified")
         if self.verified:
             raise InvalidState("activity is already verified")
         self.record(ActivityVerified(activity_id=self.activity_id, unit_code=self.unit_code,
