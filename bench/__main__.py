@@ -51,13 +51,18 @@ def main() -> int:
     info = machine()
     rows: list[Row] = []
     started = time.time()
-    only = set(sys.argv[1:])
-    for suite in suites():
-        name = suite.__name__.upper()
-        if only and name not in only:
-            continue
-        print(f"running {name} …", file=sys.stderr)
-        rows.append(asyncio.run(suite()))
+    only = {a.upper() for a in sys.argv[1:]}
+
+    async def run_all() -> None:
+        # One event loop for all: P3, P4 and P6 share the running processes.
+        for suite in suites():
+            name = suite.__name__.upper()
+            if only and name not in only:
+                continue
+            print(f"running {name} …", file=sys.stderr)
+            rows.append(await suite())
+
+    asyncio.run(run_all())
     RESULTS.write_text(json.dumps({"machine": info, "seconds": round(time.time() - started, 1),
                                    "rows": [r.as_dict() for r in rows]}, indent=2) + "\n")
     render(rows, info)
