@@ -186,3 +186,30 @@ async def test_commit_order_equals_position_order_across_processes(pool):
     finally:
         other_pool.terminate()
 
+
+
+async def test_a_large_batch_keeps_per_command_outcomes(store):
+    """Batches of eight or more distinct streams take the set-based path; its
+    conflicts, duplicates and idempotency replays must match the per-command path."""
+    from shared.eventstore import Idempotency, IdempotentReplay
+
+    stored = ev(n="stored")
+    await store.append("big-dup", 0, [stored])
+    await store.append("big-stale", 0, [ev()])
+    await store.append("big-key", 0, [ev()], Idempotency("key-used", "h", 201, {"id": "x"}))
+    calls = [store.append(f"big-{i}", 0, [ev(n=i), ev(n=i)],
+                          Idempotency(f"key-{i}", "h", 201, {"id": i})) for i in range(10)]
+    calls += [store.append("big-dup", 0, [stored]),
+              store.append("big-stale", 0, [ev()]),
+              store.append("big-new", 0, [ev()], Idempotency("key-used", "h", 201, {}))]
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    fresh, (dup, stale, replay) = results[:10], results[10:]
+    assert [r.version for r in fresh] == [2] * 10
+    positions = [p for r in fresh for p in (e.position for e in r.events)]
+    assert positions == sorted(positions) and len(set(positions)) == 20
+    assert dup.duplicate
+    assert isinstance(stale, ConcurrencyError) and stale.actual == 1
+    assert isinstance(replay, IdempotentReplay)
+    assert await store.read_stream("big-new") == []
+    for i in range(10):
+        assert [e.version for e in await store.read_stream(f"big-{i}")] == [1, 2]
