@@ -169,6 +169,10 @@ class EventStore:
                         future.set_exception(outcome)
                     else:
                         future.set_result(outcome)
+                # Let the callers just answered send their next commands before
+                # deciding the writer is done: they then join the next batch
+                # instead of one of them committing alone.
+                await asyncio.sleep(0)
         finally:
             self._busy = False
 
