@@ -235,7 +235,9 @@ async def dlq_redrive(amqp_url: str, settings: Settings, source_exchange: dict[s
     async with connection:
         channel = await connection.channel(publisher_confirms=True)
         queue = await channel.declare_queue(settings.queue("dlq"), passive=True)
-        while True:
+        # Only the messages waiting now: one that fails again while the consumer
+        # runs comes straight back, and would otherwise be moved round forever.
+        for _ in range(queue.declaration_result.message_count):
             message = await queue.get(no_ack=False, fail=False)
             if message is None:
                 break
