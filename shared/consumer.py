@@ -9,7 +9,6 @@ that to a FastStream subscriber with manual ack after the commit."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -259,5 +258,83 @@ async def dlq_redrive(amqp_url: str, settings: Settings, source_exchange: dict[s
     return moved
 
 
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching: `*` is one word, `#` zero or more."""
+    def match(p: list[str], k: list[str]) -> bool:
+        if not p:
+            return not k
+        if p[0] == "#":
+            return any(match(p[1:], k[i:]) for i in range(len(k) + 1))
+        return bool(k) and p[0] in ("*", k[0]) and match(p[1:], k[1:])
+
+    return match(pattern.split("."), routing_key.split("."))
+
+
+async def catch_up(inbox: OrderedInbox, feed_url: str, binding: str, *, page: int = 1000,
+                   client: Any = None) -> int:
+    """Reads the producer's history feed (`GET /v1/events?after=`) from where the
+    last catch-up stopped, through the inbox. Run at start-up after the subscriber
+    is attached: whatever was published before this consumer's queue existed
+    (and so went to `simalik.unrouted`) is applied now; what also arrives on the
+    queue is dropped by the inbox as a duplicate."""
+    import httpx
+
+    own_client = client is None
+    client = client or httpx.AsyncClient(timeout=30)
+    handled = 0
+    try:
+        row = await inbox.pool.fetchrow(
+            "SELECT epoch, position FROM catchup_checkpoints WHERE source = $1", feed_url)
+        after = row["position"] if row else 0
+        known_epoch = row["epoch"] if row else None
+        while True:
+            body = (await client.get(f"{feed_url.rstrip('/')}/v1/events",
+                                     params={"after": after, "limit": page})).raise_for_status(
+            ).json()
+            if known_epoch is not None and body["epoch"] != known_epoch:
+                # A restored store: positions mean something else now; start over
+                # (the inbox drops what was already applied).
+                log.warning("producer epoch changed; catching up from the start",
+                            feed=feed_url)
+                after, known_epoch = 0, body["epoch"]
+                continue
+            for raw in body["events"]:
+                ce = CloudEvent.model_validate(raw)
+                if not topic_matches(binding, ce.routing_key):
+                    continue
+                if ce.type not in inbox.registry.by_ce_type:
+                    continue
+                await inbox.handle(ce)
+                handled += 1
+            if body["next_after"] == after:
+                break
+            after = body["next_after"]
+            await inbox.pool.execute(
+                "INSERT INTO catchup_checkpoints (source, epoch, position) VALUES ($1, $2, $3)"
+                " ON CONFLICT (source) DO UPDATE SET epoch = $2, position = $3,"
+                " updated_at = now()", feed_url, body["epoch"], after)
+            known_epoch = body["epoch"]
+    finally:
+        if own_client:
+            await client.aclose()
+    return handled
+
+
+async def keep_catching_up(inbox: OrderedInbox, feed_url: str, binding: str,
+                           stop: asyncio.Event, retry_seconds: float = 5.0) -> None:
+    """catch_up until it succeeds once (the producer's API may start later)."""
+    while not stop.is_set():
+        try:
+            handled = await catch_up(inbox, feed_url, binding)
+            log.info("caught up from the history feed", feed=feed_url, events=handled)
+            return
+        except Exception as exc:  # noqa: BLE001 — retried; the queue keeps flowing
+            log.warning("history feed not reachable yet", feed=feed_url, error=repr(exc))
+        try:
+            await asyncio.wait_for(stop.wait(), retry_seconds)
+        except TimeoutError:
+            pass
+
+
 __all__ = ["OrderedInbox", "PermanentError", "subscribe", "record_error", "dlq_list",
-           "dlq_redrive", "held_stats", "json"]
+           "dlq_redrive", "held_stats", "catch_up", "keep_catching_up", "topic_matches"]

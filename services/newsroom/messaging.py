@@ -11,7 +11,8 @@ import aio_pika
 from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange
 from faststream.specification import AsyncAPI
 
-from shared.consumer import OrderedInbox, subscribe
+from shared import metrics
+from shared.consumer import OrderedInbox, held_stats, keep_catching_up, subscribe
 from shared.contracts.agenda import AGENDA_EVENTS
 from shared.contracts.envelope import CloudEvent
 from shared.contracts.newsroom import NEWSROOM_EVENTS
@@ -61,12 +62,22 @@ def consumer(service: Service, *, prefetch: int = DEFAULT_PREFETCH,
 async def run_consumer(service: Service, stop: asyncio.Event,
                        prefetch: int = DEFAULT_PREFETCH) -> None:
     await declare_topology(service.settings)
-    broker, _ = consumer(service, prefetch=prefetch)
+    broker, inbox = consumer(service, prefetch=prefetch)
     await broker.start()
     log.info("consumer started", queue=service.settings.queue("agenda"), prefetch=prefetch)
+    metrics.serve(service.settings.metrics_port, service.settings.http_host)
+    # Events published before our queue existed are read from the agenda's feed.
+    catching_up = asyncio.create_task(keep_catching_up(
+        inbox, service.settings.agenda_url, AGENDA_BINDING, stop))
     try:
-        await stop.wait()
+        while not stop.is_set():
+            await held_stats(service.pool, service.settings.service)
+            try:
+                await asyncio.wait_for(stop.wait(), 15)
+            except TimeoutError:
+                pass
     finally:
+        catching_up.cancel()
         # Waits for in-flight handlers (graceful_timeout); unacked messages return
         # to the queue and the inbox drops whatever had already committed.
         await broker.stop()

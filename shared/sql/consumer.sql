@@ -32,3 +32,13 @@ CREATE TABLE IF NOT EXISTS message_errors (
     first_failed_at timestamptz NOT NULL DEFAULT now(),
     last_failed_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- How far a consumer has read the producer's history feed at start-up
+-- (shared/consumer.py catch_up): events that went out before this consumer's
+-- queue existed are read from the feed instead of being lost.
+CREATE TABLE IF NOT EXISTS catchup_checkpoints (
+    source     text PRIMARY KEY,
+    epoch      text NOT NULL,
+    position   bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
