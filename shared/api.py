@@ -13,11 +13,12 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import Histogram, make_asgi_app
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .aggregate import DomainError
+from .contracts.envelope import to_cloudevent
 from .eventstore import ConcurrencyError, EventStore, IdempotentReplay
 from .logging import bind_contextvars, clear_contextvars, get_logger
 
@@ -166,3 +167,16 @@ async def idempotent(request: Request, store: EventStore, key: str | None,
         assert earlier is not None
         return earlier
     return JSONResponse(body, status_code=status)
+
+
+async def history_page(store: EventStore, service: str, after: int, limit: int) -> Response:
+    """One page of the history feed (DESIGN §6): the stored events after `after`,
+    in position order, as the relay publishes them. Encoded here with the json
+    module rather than FastAPI's generic encoder, which took most of the time of a
+    rebuild's page."""
+    events = await store.read_after(after, limit)
+    epoch = await store.epoch()
+    body = {"epoch": str(epoch), "events": [to_cloudevent(e, service, epoch) for e in events],
+            "next_after": events[-1].position if events else after}
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                    media_type="application/json")

@@ -201,11 +201,7 @@ async def list_prognoses(request: Request,
 async def history_feed(request: Request, after: Annotated[int, Query(ge=0)] = 0,
                        limit: Annotated[int, Query(ge=1, le=10000)] = 1000):
     """The stored events in position order, as the relay publishes them (DESIGN §6)."""
-    svc = _service(request)
-    events = await svc.store.read_after(after, limit)
-    epoch = await svc.store.epoch()
-    return {"epoch": str(epoch), "events": [to_cloudevent(e, "agenda", epoch) for e in events],
-            "next_after": events[-1].position if events else after}
+    return await common.history_page(_service(request).store, "agenda", after, limit)
 
 
 @router.get("/calendar.ics", tags=["calendar"], response_class=Response)

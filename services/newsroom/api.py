@@ -137,11 +137,7 @@ async def history_feed(request: Request, after: Annotated[int, Query(ge=0)] = 0,
     """The stored events in position order, as the relay publishes them (DESIGN §6).
     The store commits in position order, so a page never skips a later-committing
     event."""
-    svc = _service(request)
-    events = await svc.store.read_after(after, limit)
-    epoch = await svc.store.epoch()
-    return {"epoch": str(epoch), "events": [to_cloudevent(e, "newsroom", epoch) for e in events],
-            "next_after": events[-1].position if events else after}
+    return await common.history_page(_service(request).store, "newsroom", after, limit)
 
 
 def _iso(value: Any) -> Any:

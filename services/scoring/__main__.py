@@ -43,7 +43,7 @@ async def _consume() -> None:
     from faststream.rabbit import RabbitBroker
 
     from shared import metrics
-    from shared.consumer import held_stats
+    from shared.consumer import held_stats, keep_catching_up
 
     from . import handlers, messaging
 
@@ -54,9 +54,15 @@ async def _consume() -> None:
     _stop_on_signals(stop)
     await messaging.declare_topology(settings)
     broker = RabbitBroker(settings.amqp_url)
-    messaging.wire(broker, settings, handlers.inboxes(service.pool))
+    inboxes = handlers.inboxes(service.pool)
+    messaging.wire(broker, settings, inboxes)
     await broker.start()
     get_logger().info("consuming", queues=[settings.queue(q) for q in messaging.QUEUES])
+    # Events published before our queues existed are read from the history feeds.
+    feeds = {"agenda": settings.agenda_url, "newsroom": settings.newsroom_url}
+    catching_up = [asyncio.create_task(keep_catching_up(inboxes[source], feeds[source],
+                                                        binding, stop))
+                   for source, binding in messaging.QUEUES.values()]
     try:
         while not stop.is_set():
             await held_stats(service.pool, "scoring")
@@ -65,6 +71,8 @@ async def _consume() -> None:
             except TimeoutError:
                 pass
     finally:
+        for task in catching_up:
+            task.cancel()
         await broker.stop()
         await service.close()
 
