@@ -54,6 +54,7 @@ class Cluster:
             "SCORING_DATABASE_URL": f"{pg}/{databases}_scoring",
             "RELAY_POLL_SECONDS": "0.5", "LOG_LEVEL": "WARNING",
         }
+        base.update(env)
         if ports:  # free ports, so a test cluster never collides with `make run`
             for name in ("AGENDA", "NEWSROOM", "SCORING"):
                 base[f"{name}_HTTP_PORT"] = str(free_port())
@@ -62,7 +63,6 @@ class Cluster:
         base.setdefault("SCORING_HTTP_PORT", os.environ.get("SCORING_HTTP_PORT", "8003"))
         base["AGENDA_URL"] = f"http://127.0.0.1:{base['AGENDA_HTTP_PORT']}"
         base["NEWSROOM_URL"] = f"http://127.0.0.1:{base['NEWSROOM_HTTP_PORT']}"
-        base.update(env)
         return cls(env=base)
 
     def url(self, service: str) -> str:

@@ -137,8 +137,12 @@ async def main() -> int:
     if problem:
         console.print(problem)
         return 2
+    # The services' own variables win, so the demo runs where `make run` would.
+    own = {k: os.environ[k] for k in (
+        "AGENDA_DATABASE_URL", "NEWSROOM_DATABASE_URL", "SCORING_DATABASE_URL", "SIMALIK_PREFIX",
+        "AGENDA_HTTP_PORT", "NEWSROOM_HTTP_PORT", "SCORING_HTTP_PORT") if os.environ.get(k)}
     cluster = Cluster.local(pg=pg, amqp=amqp, databases=os.environ.get("DEMO_DATABASES",
-                                                                       "simalik"))
+                                                                       "simalik"), **own)
     for service in ("agenda", "newsroom", "scoring"):
         port = int(cluster.env[f"{service.upper()}_HTTP_PORT"])
         if answers(f"http://127.0.0.1:{port}", port):
