@@ -49,13 +49,21 @@ def _clean(message: str) -> str:
     return message.removeprefix("Value error, ")
 
 
+def _error(e: dict[str, Any]) -> dict[str, str]:
+    if e.get("type") == "json_invalid":
+        # The location of a JSON syntax error is a character offset, not a field.
+        where = e.get("loc", ())[-1]
+        reason = (e.get("ctx") or {}).get("error", "not valid JSON")
+        return {"field": "body", "message": f"not valid JSON at character {where}: {reason}"}
+    return {"field": _field(tuple(e.get("loc", ()))), "message": _clean(e["msg"])}
+
+
 def install(app: FastAPI, service: str) -> None:
     """Error handlers, correlation middleware, /healthz, /readyz and /metrics."""
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(tuple(e.get("loc", ()))), "message": _clean(e["msg"])}
-                  for e in exc.errors()]
+        errors = [_error(e) for e in exc.errors()]
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         return problem(422, "Invalid request", detail, "validation", errors)
 

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     def model_post_init(self, _context: object) -> None:
         import os
 
+        if self.name_prefix and not self.name_prefix.endswith("."):
+            self.name_prefix += "."
         key = self.service.upper()
         if not self.database_url:
             self.database_url = os.environ.get(

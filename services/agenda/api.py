@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 
 from shared import api as common
 from shared.contracts.envelope import to_cloudevent
-from shared.contracts.types import WIB
+from shared.contracts.types import WIB, Moment
 
 from . import commands as c
 from . import handlers as h
@@ -131,8 +131,8 @@ def _bound(value: date | datetime | None, end: bool) -> datetime | None:
 async def list_activities(
     request: Request,
     unit: Annotated[str | None, Query(max_length=64)] = None,
-    start_from: Annotated[datetime | date | None, Query(alias="from")] = None,
-    start_to: Annotated[datetime | date | None, Query(alias="to")] = None,
+    start_from: Annotated[Moment | None, Query(alias="from")] = None,
+    start_to: Annotated[Moment | None, Query(alias="to")] = None,
     status: Status | None = None,
     leader: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -217,6 +217,8 @@ async def calendar(request: Request, unit: Annotated[str | None, Query(max_lengt
 def _jsonable(row) -> dict[str, Any]:
     out = {}
     for key, value in dict(row).items():
+        if isinstance(value, datetime):
+            value = value.astimezone(WIB)
         out[key] = value.isoformat() if isinstance(value, (date, datetime)) else value
     return out
 

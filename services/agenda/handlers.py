@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from shared.aggregate import Aggregate, InvalidState
+from shared.aggregate import Aggregate, DomainError, InvalidState
 from shared.contracts.agenda import AGENDA_EVENTS
 from shared.eventstore import EventStore, Idempotency, NewEvent
 
@@ -127,10 +127,16 @@ async def _store_people(pool: asyncpg.Pool, people: list[NewPerson]) -> None:
 
 # -- units ---------------------------------------------------------------------------
 
+async def _check_parent(app: Agenda, parent_code: str | None) -> None:
+    if parent_code and not (await load(app.store, Unit, unit_stream(parent_code))).exists:
+        raise DomainError(f"unit {parent_code} is not registered", "parent_code")
+
+
 async def register_unit(cmd: c.RegisterUnit, ctx: Context, app: Agenda) -> Result:
     unit = await load(app.store, Unit, unit_stream(cmd.code))
     if unit.exists:
         raise InvalidState(f"unit {cmd.code} is already registered", "code")
+    await _check_parent(app, cmd.parent_code)
     fields = cmd.model_dump(exclude={"code", "pic", "verifikator"})
     pic = _person(cmd.pic, "pic", cmd.code)
     verifikator = _person(cmd.verifikator, "verifikator", cmd.code)
@@ -141,6 +147,7 @@ async def register_unit(cmd: c.RegisterUnit, ctx: Context, app: Agenda) -> Resul
 async def update_unit(code: str, cmd: c.UpdateUnit, ctx: Context, app: Agenda) -> Result:
     unit = await load(app.store, Unit, unit_stream(code))
     _check_expected(unit, cmd.expected_version)
+    await _check_parent(app, cmd.parent_code)
     fields = cmd.model_dump(exclude={"expected_version", "pic", "verifikator"}, exclude_none=True)
     pic = _person(cmd.pic, "pic", code)
     verifikator = _person(cmd.verifikator, "verifikator", code)

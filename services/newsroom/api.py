@@ -11,7 +11,7 @@ from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
 from shared import api as common
 from shared.contracts.envelope import to_cloudevent
 from shared.contracts.newsroom import Channel, TaskKind
-from shared.contracts.types import WIB
+from shared.contracts.types import WIB, Moment
 
 from . import commands as c
 from . import handlers as h
@@ -88,8 +88,8 @@ async def list_tasks(
     unit: Annotated[str | None, Query(max_length=64)] = None,
     activity_id: Annotated[str | None, Query(pattern=r"^[0-9a-fA-F-]{36}$")] = None,
     assignee: Annotated[str | None, Query(max_length=100)] = None,
-    due_from: date | datetime | None = None,
-    due_to: date | datetime | None = None,
+    due_from: Moment | None = None,
+    due_to: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ):

@@ -174,7 +174,15 @@ def parse_as_of(text: str | None) -> datetime | None:
         day = date.fromisoformat(text)
     except ValueError:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return moment if moment.tzinfo else moment.replace(tzinfo=WIB)
+        day = moment.date()
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=WIB)
+    else:
+        moment = None
+    # Far from the calendar's ends, where an offset would overflow.
+    if not 1900 <= day.year <= 2200:
+        raise ValueError("must be between 1900 and 2200")
+    if moment is not None:
+        return moment
     return datetime.combine(day + timedelta(days=1), time.min, WIB) - timedelta(microseconds=1)
 
 

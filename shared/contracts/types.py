@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
@@ -34,9 +34,17 @@ def _single_line(value: str) -> str:
     return value
 
 
+# The business range of dates: wide enough for any history or plan, and far from
+# the ends of the calendar, where an offset would push a value past year 9999.
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2200, 12, 31)
+
+
 def _assume_wib(value: object) -> object:
     """A datetime without an offset is taken as WIB (Asia/Jakarta), as the docs say."""
     if isinstance(value, str):
+        if _DATE_ONLY.fullmatch(value.strip()):
+            raise ValueError("must be a date and time, e.g. 2030-03-02T08:00:00+07:00")
         try:
             value = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
@@ -46,11 +54,31 @@ def _assume_wib(value: object) -> object:
     return value
 
 
+def _in_wib(value: datetime) -> datetime:
+    """Stored and published in WIB, whatever offset the caller used: the same
+    instant, shown as the city's staff and subscribers read it."""
+    if not EARLIEST <= value.replace(tzinfo=None).date() <= LATEST:
+        raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year}")
+    return value.astimezone(WIB)
+
+
+def _moment_in_range(value: datetime | date) -> datetime | date:
+    day = value.replace(tzinfo=None).date() if isinstance(value, datetime) else value
+    if not EARLIEST <= day <= LATEST:
+        raise ValueError(f"must be between {EARLIEST.year} and {LATEST.year}")
+    return value
+
+
+_DATE_ONLY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 Title = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_single_line)]
 ShortText = Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_single_line)]
 LongText = Annotated[str, Field(max_length=5000), AfterValidator(_no_control)]
 Code = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$")]
-AwareDatetime = Annotated[datetime, BeforeValidator(_assume_wib)]
+AwareDatetime = Annotated[datetime, BeforeValidator(_assume_wib), AfterValidator(_in_wib)]
+# A bound in a query: a date (the whole day, WIB) or a datetime.
+Moment = Annotated[date | datetime, AfterValidator(_moment_in_range)]
 
 Leader = Literal[
     "walikota", "wakil_walikota", "pj_walikota", "sekda", "asisten", "kepala_opd", "camat", "lurah"

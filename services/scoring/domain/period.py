@@ -34,8 +34,8 @@ def parse_period(text: str) -> Period:
     if not match:
         raise ValueError(f"period must be YYYY, YYYY-MM or YYYY-Qn, got {text!r}")
     year = int(match["year"])
-    if year < 1:
-        raise ValueError(f"period year out of range: {text!r}")
+    if not 1900 <= year <= 2200:
+        raise ValueError(f"period year must be between 1900 and 2200, got {text!r}")
     if match["month"]:
         month = int(match["month"])
         if not 1 <= month <= 12:

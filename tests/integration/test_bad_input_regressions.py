@@ -1,0 +1,79 @@
+"""Regressions from trying to break the APIs: each input here once gave a 500,
+a misleading field, or was accepted when it should not have been."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.test_agenda_api import UNIT, activity, assert_problem
+
+FAR = "9999-12-31T23:59:59-12:00"  # year 10000 in UTC
+
+
+async def test_far_future_datetimes_are_422_not_500(agenda_client):
+    await agenda_client.post("/v1/units", json=UNIT)
+    assert_problem(await agenda_client.post("/v1/activities", json=activity(ends_at=FAR)),
+                   422, "ends_at")
+    assert_problem(await agenda_client.get("/v1/activities", params={"from": FAR}), 422, "from")
+    r = await agenda_client.post("/v1/activities", json=activity())
+    aid = r.json()["id"]
+    assert_problem(await agenda_client.post(f"/v1/activities/{aid}/reschedule", json={
+        "expected_version": 1, "starts_at": "2030-03-02T08:00", "ends_at": FAR}), 422, "ends_at")
+
+
+async def test_far_future_due_filter_is_422(newsroom_client):
+    r = await newsroom_client.get("/v1/tasks", params={"due_from": FAR})
+    assert_problem(r, 422, "due_from")
+
+
+@pytest.mark.parametrize("params, field", [({"period": "0001"}, "period"),
+                                           ({"period": "9999"}, "period"),
+                                           ({"period": "2023", "as_of": FAR}, "as_of")])
+async def test_scoring_periods_out_of_range_are_422(scoring_client, params, field):
+    r = await scoring_client.get("/v1/compliance", params=params)
+    assert_problem(r, 422, field)
+    assert (await scoring_client.get("/v1/compliance.csv", params=params)).status_code == 422
+    page = await scoring_client.get("/", params=params)
+    assert page.status_code == 422 and "text/html" in page.headers["content-type"]
+
+
+async def test_malformed_json_names_the_body_not_a_character_offset(agenda_client):
+    r = await agenda_client.post("/v1/units", content=b'{"code":"abc",',
+                                 headers={"content-type": "application/json"})
+    body = assert_problem(r, 422, "body")
+    assert "JSON" in body["detail"]
+
+
+async def test_a_date_without_time_is_rejected(agenda_client):
+    await agenda_client.post("/v1/units", json=UNIT)
+    body = assert_problem(await agenda_client.post("/v1/activities", json=activity(
+        starts_at="2030-03-02")), 422, "starts_at")
+    assert "time" in body["detail"]
+
+
+async def test_parent_unit_must_exist(agenda_client):
+    r = await agenda_client.post("/v1/units", json=UNIT | {"code": "kel_x", "parent_code": "nope"})
+    assert_problem(r, 422, "parent_code")
+    await agenda_client.post("/v1/units", json=UNIT)
+    r = await agenda_client.post("/v1/units", json=UNIT | {"code": "kel_y", "parent_code": "dinkes"})
+    assert r.status_code == 201, r.text
+
+
+async def test_event_times_are_published_in_wib_and_units_shown_in_wib(agenda_client):
+    await agenda_client.post("/v1/units", json=UNIT)
+    await agenda_client.post("/v1/activities", json=activity(
+        starts_at="2030-03-02T01:00:00Z", ends_at="2030-03-02T17:00:00+14:00"))
+    feed = (await agenda_client.get("/v1/events")).json()["events"]
+    data = feed[-1]["data"]
+    assert data["starts_at"] == "2030-03-02T08:00:00+07:00"
+    assert data["ends_at"] == "2030-03-02T10:00:00+07:00"
+    unit = (await agenda_client.get("/v1/units/dinkes")).json()
+    assert unit["updated_at"].endswith("+07:00")
+
+
+def test_prefix_gets_its_separator():
+    from shared.settings import load
+
+    assert load("agenda", SIMALIK_PREFIX="kota").exchange() == "kota.simalik.agenda"
+    assert load("agenda", SIMALIK_PREFIX="kota.").exchange() == "kota.simalik.agenda"
+    assert load("agenda").exchange() == "simalik.agenda"
