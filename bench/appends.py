@@ -125,4 +125,5 @@ async def p2(clients: int = 32) -> Row:
         await store.close()
         await pool.close()
     return Row("P2", f"appends from {clients} concurrent clients, one process (group commit)",
-               value, "appends/s", bases, ratios, "≥ 2× raw", ratios["raw_32_clients"]["median"] >= 2)
+               value, "appends/s", bases, ratios, "≥ 2× raw",
+               ratios["raw_32_clients"]["median"] >= 2)

@@ -26,6 +26,9 @@ def configure(service: str, level: str = "INFO") -> None:
         logger_factory=structlog.PrintLoggerFactory(),
         cache_logger_on_first_use=True,
     )
+    # Libraries' own INFO lines (every HTTP request of a rebuild) drown the CLI's.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     bind_contextvars(service=service)
 
 

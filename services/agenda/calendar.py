@@ -47,4 +47,8 @@ def render_calendar(rows: Iterable[Any]) -> bytes:
         event.add("x-simalik-unit", row["unit_code"])
         cal.add_component(event)
     cal.add_missing_timezones()
+    for timezone in cal.walk("VTIMEZONE"):
+        # icalendar notes in English that its rules stop in 2038; Asia/Jakarta has
+        # had no change since 1964, so the note only confuses readers.
+        timezone.pop("COMMENT", None)
     return cal.to_ical()

@@ -13,10 +13,6 @@ from shared.settings import Settings, load
 
 from . import bootstrap
 
-REASONS = {"rejected": "ditolak (galat permanen)",
-           "delivery_limit": "batas pengiriman tercapai",
-           "expired": "kedaluwarsa", "maxlen": "antrean penuh"}
-
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
     loop = asyncio.get_running_loop()
@@ -63,54 +59,11 @@ def _api(settings: Settings) -> None:
 
 
 async def _dlq(settings: Settings, action: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from shared import db
-    from shared.consumer import dlq_list, dlq_redrive
+    from shared import dlq_cli
 
     from .messaging import declare_topology
 
-    console = Console()
-    await declare_topology(settings)  # a DLQ that was never declared is simply empty
-    if action == "redrive":
-        moved = await dlq_redrive(settings.amqp_url, settings, {})
-        console.print(f"{moved} pesan dikirim kembali ke antrean asalnya.")
-        return
-    pool = await db.create_pool(settings.database_url, max_size=2)
-    try:
-        rows = await dlq_list(pool, settings.amqp_url, settings)
-    finally:
-        await pool.close()
-    if not rows:
-        console.print(f"Antrean {settings.queue('dlq')} kosong.")
-        return
-    table = Table(title=f"Pesan di {settings.queue('dlq')} ({len(rows)})", show_lines=True)
-    for header in ("ID pesan", "Peristiwa", "Alasan broker", "Galat tercatat", "Percobaan"):
-        table.add_column(header, overflow="fold")
-    for row in rows:
-        table.add_row(row["message_id"] or "-", _what(row["body"]),
-                      REASONS.get(row["reason"] or "", row["reason"] or "-"),
-                      row["error"] or "(tidak tercatat)",
-                      "-" if row["attempts"] is None else str(row["attempts"]))
-    console.print(table)
-    console.print("Kirim kembali dengan: python -m services.newsroom dlq redrive")
-
-
-def _what(body: str) -> str:
-    """The event's type and subject when the body is a CloudEvent, else its start."""
-    import json
-    import re
-
-    try:
-        ce = json.loads(body)
-        return f"{ce['type']}\n{ce['subject']}"
-    except (ValueError, KeyError, TypeError):
-        # dlq_list cuts bodies at 200 characters, so a CloudEvent is rarely whole.
-        found = dict(re.findall(r'"(type|subject)":"([^"]*)"', body))
-        if found:
-            return "\n".join(found[k] for k in ("type", "subject") if k in found)
-        return body[:60] or "(kosong)"
+    await dlq_cli.run(settings, action, declare_topology)
 
 
 def _rules() -> None:

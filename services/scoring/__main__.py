@@ -131,20 +131,11 @@ async def _csv(args: argparse.Namespace) -> int:
 
 
 async def _dlq(action: str) -> int:
-    from shared.consumer import dlq_list, dlq_redrive
+    from shared import dlq_cli
 
-    settings = load("scoring")
-    if action == "redrive":
-        moved = await dlq_redrive(settings.amqp_url, settings, {})
-        print(f"{moved} pesan dikirim kembali ke antreannya.")
-        return 0
-    service = await bootstrap.build(settings)
-    try:
-        for item in await dlq_list(service.pool, settings.amqp_url, settings):
-            print(f"{item['message_id']}  {item['routing_key']}  {item['reason']}  "
-                  f"{item['attempts'] or '-'}x  {item['error'] or '(tidak ada catatan galat)'}")
-    finally:
-        await service.close()
+    from .messaging import declare_topology
+
+    await dlq_cli.run(load("scoring"), action, declare_topology)
     return 0
 
 

@@ -55,7 +55,8 @@ async def test_parent_unit_must_exist(agenda_client):
     r = await agenda_client.post("/v1/units", json=UNIT | {"code": "kel_x", "parent_code": "nope"})
     assert_problem(r, 422, "parent_code")
     await agenda_client.post("/v1/units", json=UNIT)
-    r = await agenda_client.post("/v1/units", json=UNIT | {"code": "kel_y", "parent_code": "dinkes"})
+    r = await agenda_client.post("/v1/units",
+                                 json=UNIT | {"code": "kel_y", "parent_code": "dinkes"})
     assert r.status_code == 201, r.text
 
 
