@@ -28,6 +28,7 @@ from .topology import consumer_queue_arguments
 log = get_logger("consumer")
 
 Apply = Callable[[asyncpg.Connection, CloudEvent], Awaitable[None]]
+MAX_BATCH = 64
 
 OUTCOMES = Counter("simalik_consumer_events_total", "Events consumed, by outcome",
                    ["service", "queue", "outcome"])
@@ -54,6 +55,9 @@ class OrderedInbox:
         self.skip = skip
         # Test seam: awaited inside the transaction, after applying, before commit.
         self.before_commit: Callable[[CloudEvent], Awaitable[None]] | None = None
+        self._queue: list[tuple[CloudEvent, asyncio.Future[str]]] = []
+        self._busy = False
+        self._drainer: asyncio.Task[None] | None = None
 
     def validate(self, body: bytes) -> CloudEvent:
         try:
@@ -71,45 +75,99 @@ class OrderedInbox:
         return ce
 
     async def handle(self, ce: CloudEvent) -> str:
+        """Applies one event; the events handed in while a transaction commits go
+        into the next one together (group commit, as in the event store), so a
+        busy consumer pays one commit for many messages. Returns the outcome:
+        applied, held, duplicate, stale or covered."""
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._queue.append((ce, future))
+        if not self._busy:
+            self._busy = True
+            self._drainer = asyncio.create_task(self._drain())
+        return await future
+
+    async def handle_many(self, ces: list[CloudEvent]) -> list[str]:
+        """A page of events in order, in one transaction (catch-up, replays)."""
+        outcomes = await self._run_each(ces)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return outcomes  # type: ignore[return-value]
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                outcomes = await self._run_each([ce for ce, _ in batch])
+                for (_, future), outcome in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if isinstance(outcome, BaseException):
+                        future.set_exception(outcome)
+                    else:
+                        future.set_result(outcome)
+                # Let the handlers just answered take their next deliveries first.
+                await asyncio.sleep(0)
+        finally:
+            self._busy = False
+
+    async def _run_each(self, ces: list[CloudEvent]) -> list[str | Exception]:
+        try:
+            return await self._run(ces)
+        except Exception as exc:  # noqa: BLE001 — handed to the callers
+            if len(ces) == 1:
+                return [exc]
+        # One event failed the shared transaction: each alone, so only it fails.
+        outcomes: list[str | Exception] = []
+        for ce in ces:
+            try:
+                outcomes.extend(await self._run([ce]))
+            except Exception as exc:  # noqa: BLE001
+                outcomes.append(exc)
+        return outcomes
+
+    async def _run(self, ces: list[CloudEvent]) -> list[str | Exception]:
         async with self.pool.acquire() as conn, conn.transaction():
-            fresh = await conn.fetchval(
-                "INSERT INTO inbox (event_id, source) VALUES ($1, $2)"
-                " ON CONFLICT (event_id) DO NOTHING RETURNING true", ce.id, ce.source)
-            if not fresh:
-                return "duplicate"
-            if self.skip and await self.skip(conn, ce):
-                return "covered"
+            return [await self._handle_in(conn, ce) for ce in ces]
+
+    async def _handle_in(self, conn: asyncpg.Connection, ce: CloudEvent) -> str:
+        fresh = await conn.fetchval(
+            "INSERT INTO inbox (event_id, source) VALUES ($1, $2)"
+            " ON CONFLICT (event_id) DO NOTHING RETURNING true", ce.id, ce.source)
+        if not fresh:
+            return "duplicate"
+        if self.skip and await self.skip(conn, ce):
+            return "covered"
+        # One statement: make the stream's row if it is new, lock it, read it.
+        last = await conn.fetchval(
+            "INSERT INTO stream_state (source, stream_id) VALUES ($1, $2)"
+            " ON CONFLICT (source, stream_id) DO UPDATE SET last_sequence ="
+            " stream_state.last_sequence RETURNING last_sequence", ce.source, ce.subject)
+        sequence = ce.stream_version
+        if sequence <= last:
+            return "stale"
+        if sequence > last + 1:
             await conn.execute(
-                "INSERT INTO stream_state (source, stream_id) VALUES ($1, $2)"
-                " ON CONFLICT DO NOTHING", ce.source, ce.subject)
-            last = await conn.fetchval(
-                "SELECT last_sequence FROM stream_state WHERE source = $1 AND stream_id = $2"
-                " FOR UPDATE", ce.source, ce.subject)
-            sequence = ce.stream_version
-            if sequence <= last:
-                return "stale"
-            if sequence > last + 1:
-                await conn.execute(
-                    "INSERT INTO held_events (source, stream_id, sequence, body)"
-                    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                    ce.source, ce.subject, sequence, ce.model_dump(mode="json"))
-                return "held"
-            await self.apply(conn, ce)
-            last = sequence
-            while True:
-                held = await conn.fetchval(
-                    "DELETE FROM held_events WHERE source = $1 AND stream_id = $2"
-                    " AND sequence = $3 RETURNING body", ce.source, ce.subject, last + 1)
-                if held is None:
-                    break
-                await self.apply(conn, CloudEvent.model_validate(held))
-                last += 1
-            await conn.execute(
-                "UPDATE stream_state SET last_sequence = $3 WHERE source = $1 AND stream_id = $2",
-                ce.source, ce.subject, last)
-            if self.before_commit:
-                await self.before_commit(ce)
-            return "applied"
+                "INSERT INTO held_events (source, stream_id, sequence, body)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                ce.source, ce.subject, sequence, ce.model_dump(mode="json"))
+            return "held"
+        await self.apply(conn, ce)
+        last = sequence
+        while True:
+            held = await conn.fetchval(
+                "DELETE FROM held_events WHERE source = $1 AND stream_id = $2"
+                " AND sequence = $3 RETURNING body", ce.source, ce.subject, last + 1)
+            if held is None:
+                break
+            await self.apply(conn, CloudEvent.model_validate(held))
+            last += 1
+        await conn.execute(
+            "UPDATE stream_state SET last_sequence = $3 WHERE source = $1 AND stream_id = $2",
+            ce.source, ce.subject, last)
+        if self.before_commit:
+            await self.before_commit(ce)
+        return "applied"
 
 
 def _first_errors(exc: ValidationError) -> str:
@@ -298,14 +356,12 @@ async def catch_up(inbox: OrderedInbox, feed_url: str, binding: str, *, page: in
                             feed=feed_url)
                 after, known_epoch = 0, body["epoch"]
                 continue
-            for raw in body["events"]:
-                ce = CloudEvent.model_validate(raw)
-                if not topic_matches(binding, ce.routing_key):
-                    continue
-                if ce.type not in inbox.registry.by_ce_type:
-                    continue
-                await inbox.handle(ce)
-                handled += 1
+            page_events = [ce for ce in map(CloudEvent.model_validate, body["events"])
+                           if topic_matches(binding, ce.routing_key)
+                           and ce.type in inbox.registry.by_ce_type]
+            if page_events:
+                await inbox.handle_many(page_events)
+                handled += len(page_events)
             if body["next_after"] == after:
                 break
             after = body["next_after"]

@@ -50,15 +50,27 @@ async def cluster(amqp_url):
 
 
 async def _settled(client: httpx.AsyncClient, c: Cluster, previous: list) -> bool:
-    """Settled: the agenda feed's head, the newsroom's tasks and the scoring
-    report are the same on two looks in a row."""
+    """Settled: every public activity has its tasks, scoring counts every activity,
+    and the agenda feed's head, the tasks and the report are the same on two looks
+    in a row (a quiet moment alone could be a relay restarting)."""
     head = (await client.get(f"{c.url('agenda')}/v1/events",
                              params={"after": 0, "limit": 10000})).json()["next_after"]
+    activities = (await client.get(f"{c.url('agenda')}/v1/activities",
+                                   params={"limit": 1000})).json()["activities"]
     tasks = (await client.get(f"{c.url('newsroom')}/v1/tasks", params={"limit": 1000})).json()
+    public = {a["id"] for a in activities if a["visibility"] == "public"}
+    if not public or not public <= {t["activity_id"] for t in tasks["tasks"]}:
+        return False
+    scored = 0
+    for year in ("2021", "2022", "2023", "2024", "2025"):
+        body = (await client.get(f"{c.url('scoring')}/v1/compliance",
+                                 params={"period": year})).json()
+        scored += sum(u["counts"]["activities"] for u in body["units"])
+    if scored != len(activities):
+        return False
     report = (await client.get(f"{c.url('scoring')}/v1/compliance.csv",
                                params={"period": "2023"})).text
-    now = [head, len(tasks["tasks"]), sorted((t["id"], t["version"]) for t in tasks["tasks"]),
-           report]
+    now = [head, sorted((t["id"], t["version"]) for t in tasks["tasks"]), report]
     same = now == previous[-1] if previous else False
     previous.append(now)
     return same
