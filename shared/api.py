@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import Histogram, make_asgi_app
@@ -23,6 +24,11 @@ from .eventstore import ConcurrencyError, EventStore, IdempotentReplay
 from .logging import bind_contextvars, clear_contextvars, get_logger
 
 PROBLEM = "application/problem+json"
+# A global position in a query: bounded so the database never sees a bigger one.
+Position = Annotated[int, Query(ge=0, le=2**63 - 1)]
+MAX_BODY = 1024 * 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CORRELATION = re.compile(r"[A-Za-z0-9._:\-]{1,128}")
 log = get_logger("api")
 
 LATENCY = Histogram("simalik_http_request_seconds", "HTTP request latency (commands and reads)",
@@ -82,8 +88,12 @@ def install(app: FastAPI, service: str) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, str(exc.detail), str(exc.detail), "http")
+        errors = None
+        if exc.status_code == 400:  # a body FastAPI could not parse at all
+            errors = [{"field": "body", "message": str(exc.detail)}]
+        return problem(exc.status_code, str(exc.detail), str(exc.detail), "http", errors)
 
+    @app.exception_handler(asyncpg.exceptions.TooManyConnectionsError)
     @app.exception_handler(asyncpg.exceptions.ConnectionDoesNotExistError)
     @app.exception_handler(asyncpg.exceptions.CannotConnectNowError)
     @app.exception_handler(OSError)
@@ -98,9 +108,28 @@ def install(app: FastAPI, service: str) -> None:
         return problem(500, "Internal error", "an unexpected error was logged", "internal")
 
     @app.middleware("http")
+    async def _guard(request: Request, call_next: Callable[[Request], Awaitable[Any]]):
+        # Checked before routing: a body too large to parse, and query values the
+        # database cannot take (a NUL byte) or that are control characters.
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY:
+            return problem(413, "Request too large",
+                           f"body: at most {MAX_BODY // 1024} KiB", "too-large",
+                           [{"field": "body", "message": f"at most {MAX_BODY // 1024} KiB"}])
+        for name, value in request.query_params.multi_items():
+            if _CONTROL.search(value) or _CONTROL.search(name):
+                return problem(422, "Invalid request", f"{name}: must not contain control "
+                               "characters", "validation",
+                               [{"field": name, "message": "must not contain control characters"}])
+        return await call_next(request)
+
+    @app.middleware("http")
     async def _correlate(request: Request, call_next: Callable[[Request], Awaitable[Any]]):
         clear_contextvars()
-        correlation_id = request.headers.get("x-correlation-id") or str(uuid.uuid4())
+        # A caller's id is kept only if it is short and plain: it travels into
+        # every event and into AMQP properties (at most 255 bytes).
+        given = request.headers.get("x-correlation-id", "")
+        correlation_id = given if _CORRELATION.fullmatch(given) else str(uuid.uuid4())
         request_id = str(uuid.uuid4())
         request.state.correlation_id = correlation_id
         request.state.request_id = request_id

@@ -44,6 +44,12 @@ class PermanentError(Exception):
     """The message can never be processed as it is (malformed, unknown type)."""
 
 
+def is_permanent(exc: BaseException) -> bool:
+    # A contract violation while applying (an event this consumer would derive is
+    # itself invalid) fails the same way every time: retrying cannot help.
+    return isinstance(exc, (PermanentError, ValidationError))
+
+
 class OrderedInbox:
     def __init__(self, pool: asyncpg.Pool, registry: Registry, apply: Apply,
                  skip: Callable[[asyncpg.Connection, CloudEvent], Awaitable[bool]] | None = None
@@ -86,13 +92,10 @@ class OrderedInbox:
             self._drainer = asyncio.create_task(self._drain())
         return await future
 
-    async def handle_many(self, ces: list[CloudEvent]) -> list[str]:
-        """A page of events in order, in one transaction (catch-up, replays)."""
-        outcomes = await self._run_each(ces)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return outcomes  # type: ignore[return-value]
+    async def handle_many(self, ces: list[CloudEvent]) -> list[str | Exception]:
+        """A page of events in order, in one transaction (catch-up, replays); an
+        event that fails is tried alone and its error returned in its place."""
+        return await self._run_each(ces)
 
     async def _drain(self) -> None:
         try:
@@ -216,14 +219,14 @@ def subscribe(broker: RabbitBroker, settings: Settings, inbox: OrderedInbox, *, 
                                        event_type=ce.type, subject=ce.subject):
                     outcome = await inbox.handle(ce)
                     log.debug("consumed", outcome=outcome)
-            except PermanentError as exc:
-                log.error("message rejected to the DLQ", error=str(exc))
-                await record_error(inbox.pool, queue_name, message_id, raw.routing_key,
-                                   str(exc), True)
-                OUTCOMES.labels(service, queue_name, "rejected").inc()
-                await msg.reject(requeue=False)
-                return
-            except Exception as exc:  # noqa: BLE001 — retried, then dead-lettered
+            except Exception as exc:  # noqa: BLE001 — dead-lettered or retried
+                if is_permanent(exc):
+                    log.error("message rejected to the DLQ", error=str(exc))
+                    await record_error(inbox.pool, queue_name, message_id, raw.routing_key,
+                                       str(exc), True)
+                    OUTCOMES.labels(service, queue_name, "rejected").inc()
+                    await msg.reject(requeue=False)
+                    return
                 attempt = int((raw.headers or {}).get("x-delivery-count") or 0) + 1
                 log.warning("processing failed; will retry", error=repr(exc), attempt=attempt)
                 await record_error(inbox.pool, queue_name, message_id, raw.routing_key,
@@ -359,9 +362,17 @@ async def catch_up(inbox: OrderedInbox, feed_url: str, binding: str, *, page: in
             page_events = [ce for ce in map(CloudEvent.model_validate, body["events"])
                            if topic_matches(binding, ce.routing_key)
                            and ce.type in inbox.registry.by_ce_type]
-            if page_events:
-                await inbox.handle_many(page_events)
-                handled += len(page_events)
+            for ce, outcome in zip(page_events, await inbox.handle_many(page_events),
+                                   strict=True):
+                if not isinstance(outcome, Exception):
+                    handled += 1
+                elif is_permanent(outcome):
+                    # As the queue would: recorded, and the rest goes on.
+                    log.error("event skipped in catch-up", event_id=ce.id, error=str(outcome))
+                    await record_error(inbox.pool, "catch-up", ce.id, ce.routing_key,
+                                       str(outcome), True)
+                else:
+                    raise outcome
             if body["next_after"] == after:
                 break
             after = body["next_after"]

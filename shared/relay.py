@@ -130,7 +130,8 @@ class Relay:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             timestamp=event.recorded_at,
             type=ce["type"],
-            correlation_id=event.metadata.get("correlation_id"),
+            # AMQP short strings hold 255 bytes; an event must never stop the relay.
+            correlation_id=str(event.metadata.get("correlation_id") or "")[:128] or None,
             headers={"subject": event.stream_id, "unit": event.metadata.get("unit") or ""},
         )
 

@@ -136,7 +136,7 @@ async def list_activities(
     status: Status | None = None,
     leader: Annotated[str | None, Query(max_length=32)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ):
     rows = await _service(request).pool.fetch(
         "SELECT * FROM activities_view WHERE ($1::text IS NULL OR unit_code = $1)"
@@ -198,7 +198,7 @@ async def list_prognoses(request: Request,
 # -- history feed and calendar -----------------------------------------------------------
 
 @router.get("/events", tags=["feed"])
-async def history_feed(request: Request, after: Annotated[int, Query(ge=0)] = 0,
+async def history_feed(request: Request, after: common.Position = 0,
                        limit: Annotated[int, Query(ge=1, le=10000)] = 1000):
     """The stored events in position order, as the relay publishes them (DESIGN §6)."""
     return await common.history_page(_service(request).store, "agenda", after, limit)

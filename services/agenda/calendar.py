@@ -7,7 +7,7 @@ from typing import Any
 
 from icalendar import Calendar, Event
 
-from shared.contracts.types import WIB
+from shared.contracts.types import JAKARTA
 
 LEADER_NAMES = {
     "walikota": "Wali Kota", "wakil_walikota": "Wakil Wali Kota", "pj_walikota": "Pj Wali Kota",
@@ -32,8 +32,8 @@ def render_calendar(rows: Iterable[Any]) -> bytes:
         event.add("dtstamp", row["updated_at"])
         event.add("last-modified", row["updated_at"])
         event.add("created", row["recorded_at"])
-        event.add("dtstart", row["starts_at"].astimezone(WIB))
-        event.add("dtend", row["ends_at"].astimezone(WIB))
+        event.add("dtstart", row["starts_at"].astimezone(JAKARTA))
+        event.add("dtend", row["ends_at"].astimezone(JAKARTA))
         event.add("summary", row["title"])
         if row["description"]:
             event.add("description", row["description"])

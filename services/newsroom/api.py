@@ -91,7 +91,7 @@ async def list_tasks(
     due_from: Moment | None = None,
     due_to: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ):
     """Tasks by due time (then id, so pages are stable), with their activity."""
     rows = await _service(request).pool.fetch(
@@ -132,7 +132,7 @@ async def task_history(task_id: TaskId, request: Request):
 
 
 @router.get("/events", tags=["feed"])
-async def history_feed(request: Request, after: Annotated[int, Query(ge=0)] = 0,
+async def history_feed(request: Request, after: common.Position = 0,
                        limit: Annotated[int, Query(ge=1, le=10000)] = 1000):
     """The stored events in position order, as the relay publishes them (DESIGN §6).
     The store commits in position order, so a page never skips a later-committing

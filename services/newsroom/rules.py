@@ -4,6 +4,7 @@ neutrality terms (neutrality.yaml), validated on load. Planning itself is pure."
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, time, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -199,6 +200,26 @@ class PublicationRules(_Frozen):
         return brief if len(brief) <= BRIEF_MAX else brief[: BRIEF_MAX - 1] + "…"
 
 
+# Letters of other scripts that look like Latin ones, as used to disguise words.
+_CONFUSABLES = str.maketrans({
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i",
+    "ј": "j", "ѕ": "s", "ԁ": "d", "ɡ": "g", "һ": "h", "к": "k", "м": "m", "т": "t",
+    "в": "b", "н": "h", "А": "A", "В": "B", "Е": "E", "К": "K", "М": "M", "Н": "H",
+    "О": "O", "Р": "P", "С": "C", "Т": "T", "Х": "X", "У": "Y", "І": "I", "Ј": "J",
+    "Ѕ": "S", "ο": "o", "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ρ": "p",
+    "τ": "t", "υ": "u", "χ": "x", "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H",
+    "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O", "Ρ": "P", "Τ": "T", "Υ": "Y",
+    "Χ": "X"})
+
+
+def normalise(text: str) -> str:
+    """NFKC (fullwidth and other compatibility forms), without format characters
+    (zero-width spaces and joiners), with look-alike letters mapped to Latin."""
+    folded = unicodedata.normalize("NFKC", text)
+    visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
+    return visible.translate(_CONFUSABLES)
+
+
 class NeutralityTerms(_Frozen):
     version: str
     terms: list[Annotated[str, Field(min_length=2, max_length=100)]]
@@ -227,7 +248,10 @@ class NeutralityTerms(_Frozen):
     def hits(self, text: str) -> list[str]:
         """The partisan terms found in `text`, as written there, in order, without
         repeats; a match inside a longer one ("Gerindra" in "Partai Gerindra") is
-        not listed again."""
+        not listed again. The text is normalised first, so look-alike spellings
+        (fullwidth letters, hidden zero-width characters, Cyrillic or Greek letters
+        that look Latin) cannot slip past."""
+        text = normalise(text)
         spans = sorted((m.start(), -m.end(), m.group()) for r in self._regexes
                         for m in r.finditer(text))
         found: list[str] = []

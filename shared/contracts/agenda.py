@@ -11,7 +11,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from .base import Event, Registry
-from .types import AwareDatetime, Category, Code, Leader, LongText, ShortText, Title, Visibility
+from .types import AwareDatetime, Category, Code, Leaders, LongText, ShortText, Title, Visibility
 
 
 class AgendaEvent(Event):
@@ -62,7 +62,7 @@ class ActivityPlanned(AgendaEvent):
     location: ShortText | None = None
     category: Category
     visibility: Visibility
-    leaders: list[Leader] = Field(default_factory=list)
+    leaders: Leaders = Field(default_factory=list)
     contact_id: str | None = None
     prognosis_item_id: str | None = None
     # "api" for entries by a PIC, "import" for rows imported later (recorded now about the past).
@@ -81,7 +81,7 @@ class ActivityRevised(AgendaEvent):
     location: ShortText | None = None
     category: Category | None = None
     visibility: Visibility | None = None
-    leaders: list[Leader] | None = None
+    leaders: Leaders | None = None
     contact_id: str | None = None
     prognosis_item_id: str | None = None
 
@@ -127,7 +127,7 @@ class PrognosisItem(BaseModel):
     title: Title
     month: int = Field(ge=1, le=12)
     category: Category
-    leaders: list[Leader] = Field(default_factory=list)
+    leaders: Leaders = Field(default_factory=list)
 
 
 class PrognosisSubmitted(AgendaEvent):

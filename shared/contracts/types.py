@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-WIB = ZoneInfo("Asia/Jakarta")
+# WIB is UTC+7 (Asia/Jakarta has kept it since 1964). A fixed offset, not the
+# zone database, so dates before 1964 keep +07:00 too; the calendar feed names
+# the zone itself (services/agenda/calendar.py).
+WIB = timezone(timedelta(hours=7), "WIB")
+JAKARTA = ZoneInfo("Asia/Jakarta")
 
 # C0 controls except TAB, LF, CR; DEL; C1 controls. NUL is the first of them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_LINE_BREAK = re.compile(r"[\r\n\t]")
+# Line and paragraph separators, and bidirectional overrides/isolates (text
+# that reads differently from how it is stored).
+_LINE_BREAK = re.compile(r"[\r\n\t\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _no_control(value: str) -> str:
@@ -28,7 +34,7 @@ def _no_control(value: str) -> str:
 def _single_line(value: str) -> str:
     _no_control(value)
     if _LINE_BREAK.search(value):
-        raise ValueError("must be a single line (no tab or line break)")
+        raise ValueError("must be a single line (no tab, line break or direction override)")
     if not value.strip():
         raise ValueError("must not be blank")
     return value
@@ -84,4 +90,13 @@ Leader = Literal[
     "walikota", "wakil_walikota", "pj_walikota", "sekda", "asisten", "kepala_opd", "camat", "lurah"
 ]
 Visibility = Literal["public", "internal"]
+
+
+def _unique(values: list) -> list:
+    if len(set(values)) != len(values):
+        raise ValueError("must not repeat an entry")
+    return values
+
+
+Leaders = Annotated[list[Leader], Field(max_length=10), AfterValidator(_unique)]
 Category = Annotated[str, Field(pattern=r"^[a-z][a-z_]{1,39}$")]

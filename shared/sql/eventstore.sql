@@ -55,6 +55,12 @@ DECLARE
     positions bigint[] := '{}';
     ev        jsonb;
 BEGIN
+    -- A retried request (same Idempotency-Key) gets the first response, even when
+    -- the first one has moved the stream past the version the retry expects.
+    IF jsonb_typeof(cmd->'idempotency') = 'object' AND EXISTS (
+            SELECT 1 FROM idempotency_keys WHERE key = cmd->'idempotency'->>'key') THEN
+        RETURN jsonb_build_object('status', 'idempotent');
+    END IF;
     SELECT coalesce(max(version), 0) INTO current_v FROM events WHERE stream_id = cmd->>'stream_id';
     IF current_v <> (cmd->>'expected_version')::integer THEN
         IF simalik_all_stored(cmd->'events') THEN
@@ -153,6 +159,10 @@ WITH cmds AS (
 )
 SELECT coalesce(jsonb_agg(
     CASE
+        -- Keys stored before this statement (its own inserts are not visible here).
+        WHEN jsonb_typeof(m.c->'idempotency') = 'object' AND EXISTS (
+                SELECT 1 FROM idempotency_keys k WHERE k.key = m.c->'idempotency'->>'key') THEN
+            jsonb_build_object('status', 'idempotent')
         WHEN m.current_v <> m.expected THEN
             CASE WHEN simalik_all_stored(m.c->'events') THEN jsonb_build_object('status', 'duplicate')
                  ELSE jsonb_build_object('status', 'conflict', 'actual', m.current_v) END

@@ -78,3 +78,79 @@ def test_prefix_gets_its_separator():
     assert load("agenda", SIMALIK_PREFIX="kota").exchange() == "kota.simalik.agenda"
     assert load("agenda", SIMALIK_PREFIX="kota.").exchange() == "kota.simalik.agenda"
     assert load("agenda").exchange() == "simalik.agenda"
+
+
+# -- second round ---------------------------------------------------------------------
+
+async def test_an_overlong_correlation_id_is_replaced_not_stored(agenda, agenda_client):
+    await agenda_client.post("/v1/units", json=UNIT)
+    r = await agenda_client.post("/v1/activities", json=activity(),
+                                 headers={"X-Correlation-Id": "c" * 256})
+    assert r.status_code == 201
+    assert len(r.headers["x-correlation-id"]) <= 128
+    stored = (await agenda.store.read_after(0))[-1]
+    assert len(stored.metadata["correlation_id"]) <= 128
+
+
+@pytest.mark.parametrize("path, params", [
+    ("/v1/activities", {"unit": "\x00"}), ("/v1/units", {"kind": "a\x00"}),
+    ("/v1/calendar.ics", {"leader": "\x00"}), ("/v1/prognoses", {"unit": "\x00"}),
+    ("/v1/activities", {"offset": str(2**63)}), ("/v1/events", {"after": "9" * 20})])
+async def test_query_values_postgres_cannot_take_are_422(agenda_client, path, params):
+    assert_problem(await agenda_client.get(path, params=params), 422, next(iter(params)))
+
+
+async def test_concurrent_retries_of_a_command_get_the_first_response(agenda_client):
+    import asyncio
+
+    await agenda_client.post("/v1/units", json=UNIT)
+    aid = (await agenda_client.post("/v1/activities", json=activity())).json()["id"]
+    responses = await asyncio.gather(*(agenda_client.post(
+        f"/v1/activities/{aid}/cancel", json={"expected_version": 1, "reason": "Hujan"},
+        headers={"Idempotency-Key": "cancel-1"}) for _ in range(4)))
+    assert [r.status_code for r in responses] == [200] * 4, [r.text for r in responses]
+
+
+async def test_prognosis_leaders_are_bounded_and_unique(agenda_client):
+    await agenda_client.post("/v1/units", json=UNIT)
+    item = {"item_id": "a", "title": "Hari Jadi", "month": 7, "category": "festival_budaya"}
+    r = await agenda_client.post("/v1/prognoses", json={
+        "unit_code": "dinkes", "year": 2030, "items": [item | {"leaders": ["walikota"] * 50}]})
+    assert_problem(r, 422)
+
+
+async def test_an_oversized_body_is_413(agenda_client):
+    r = await agenda_client.post("/v1/activities", content=b"{" + b" " * (2 * 2**20) + b"}",
+                                 headers={"content-type": "application/json"})
+    assert_problem(r, 413)
+
+
+async def test_reschedule_end_before_start_names_ends_at(agenda_client):
+    await agenda_client.post("/v1/units", json=UNIT)
+    aid = (await agenda_client.post("/v1/activities", json=activity())).json()["id"]
+    r = await agenda_client.post(f"/v1/activities/{aid}/reschedule", json={
+        "expected_version": 1, "starts_at": "2030-03-02T10:00", "ends_at": "2030-03-02T09:00"})
+    assert_problem(r, 422, "ends_at")
+
+
+@pytest.mark.parametrize("title", ["Rapat\u2028baru", "Rapat \u202egnitsoP"])
+async def test_line_separators_and_bidi_overrides_are_not_a_single_line_title(agenda_client,
+                                                                               title):
+    await agenda_client.post("/v1/units", json=UNIT)
+    assert_problem(await agenda_client.post("/v1/activities", json=activity(title=title)),
+                   422, "title")
+
+
+async def test_plans_outside_2000_to_2100_are_422(agenda_client):
+    await agenda_client.post("/v1/units", json=UNIT | {"active_from": "1900-01-01"})
+    assert_problem(await agenda_client.post("/v1/activities", json=activity(
+        starts_at="1900-01-01T08:00", ends_at="1900-01-01T09:00")), 422, "starts_at")
+
+
+def test_times_before_1964_keep_the_wib_offset():
+    from shared.contracts.agenda import ActivityPlanned
+
+    event = ActivityPlanned(activity_id="a", unit_code="dinkes", title="Rapat",
+                            starts_at="1950-01-02T08:00", ends_at="1950-01-02T09:00",
+                            category="rapat", visibility="internal")
+    assert event.model_dump(mode="json")["starts_at"] == "1950-01-02T08:00:00+07:00"

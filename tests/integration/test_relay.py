@@ -175,3 +175,13 @@ async def test_checkpoint_never_moves_back(agenda):
         "UPDATE relay_checkpoints SET position = $2 WHERE name = $1 AND position < $2", "r", 5)
     assert await agenda.pool.fetchval(
         "SELECT position FROM relay_checkpoints WHERE name = 'r'") == 10
+
+
+async def test_an_overlong_correlation_id_in_metadata_does_not_stop_the_relay(
+        agenda, amqp_url, relay):
+    # Regression: AMQP's correlation_id holds 255 bytes; the relay died on it.
+    async with Subscriber(amqp_url, binding="odd.#") as sub:
+        await agenda.store.append("odd-1", 0, [NewEvent(
+            type="odd.thing", data={}, metadata={"correlation_id": "c" * 300})])
+        await wait_for(lambda: sub.messages, what="the event to be published")
+    assert len(sub.messages[0].correlation_id) <= 128
