@@ -16,7 +16,7 @@ import aio_pika
 import httpx
 import psutil
 
-from deploy.cluster import Cluster
+from deploy.cluster import Cluster, delete_prefixed
 from shared import db
 
 from .common import AMQP, PG, Row, alternate
@@ -31,6 +31,8 @@ async def _cluster() -> Cluster:
     if "cluster" not in _state:
         for service in ("agenda", "newsroom", "scoring"):
             await db.drop_database(f"{PG}/{DATABASES}_{service}")
+        # Messages an earlier run left in the bench queues would be consumed now.
+        await delete_prefixed(AMQP, PREFIX)
         cluster = Cluster.local(pg=PG, amqp=AMQP, prefix=PREFIX, databases=DATABASES,
                                 ports=True, LOG_LEVEL="WARNING", RELAY_POLL_SECONDS="1")
         await cluster.migrate()
@@ -205,6 +207,7 @@ async def p6() -> Row:
     await cluster.stop()
     for service in ("agenda", "newsroom", "scoring"):
         await db.drop_database(f"{PG}/{DATABASES}_{service}")
+    await delete_prefixed(AMQP, PREFIX)
     _state.clear()
     return Row("P6", "RSS of each process, idle and after P3", worst, "MB max", {}, {},
                "≤ 120 MB", worst <= 120, extra=extra)

@@ -35,7 +35,7 @@ import asyncpg
 import httpx
 
 from deploy import supervise
-from deploy.cluster import Cluster
+from deploy.cluster import Cluster, delete_prefixed
 from shared import db
 from shared.settings import load
 
@@ -332,6 +332,7 @@ async def _p5() -> Row:
         await supervise.stop(children)
         for service in ("agenda", "newsroom", "scoring"):
             await db.drop_database(_url(service))
+        await delete_prefixed(AMQP, PREFIX)  # the rebuild declared scoring's queues
     ratio = ratios["raw_asyncpg_json"]["median"]
     peak = state["peak"]
     stats = sim.stats

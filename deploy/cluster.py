@@ -28,6 +28,31 @@ def answers(url: str, default_port: int) -> bool:
         return False
 
 
+async def delete_prefixed(amqp_url: str, prefix: str, extra_queues: list[str] = ()) -> None:
+    """Deletes the exchanges and queues an installation with this prefix makes,
+    so a test or benchmark run starts with no messages left by an earlier one."""
+    import aio_pika
+
+    exchanges = [f"{prefix}simalik.{x}" for x in ("agenda", "newsroom", "unrouted")]
+    queues = [f"{prefix}simalik.unrouted"] + [
+        f"{prefix}{svc}.{q}" for svc in ("newsroom", "scoring")
+        for q in ("agenda", "newsroom", "dlq", "events")] + list(extra_queues)
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        for queue in queues:
+            channel = await connection.channel()
+            try:
+                await channel.queue_delete(queue)
+            except Exception:  # noqa: BLE001 — it may never have been made
+                pass
+        for exchange in exchanges:
+            channel = await connection.channel()
+            try:
+                await channel.exchange_delete(exchange)
+            except Exception:  # noqa: BLE001
+                pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -13,10 +13,10 @@ import socket
 import uuid
 from urllib.parse import urlsplit
 
-import aio_pika
 import asyncpg
 import pytest
 
+from deploy.cluster import delete_prefixed as cluster_delete_prefixed
 from shared import db
 from shared.settings import Settings, load
 
@@ -148,25 +148,7 @@ async def broker_cleanup(amqp_url):
 
 
 async def delete_prefixed(amqp_url: str, prefix: str) -> None:
-    names = [f"{prefix}simalik.{x}" for x in ("agenda", "newsroom", "unrouted")]
-    queues = [f"{prefix}simalik.unrouted"] + [
-        f"{prefix}{svc}.{q}" for svc in ("newsroom", "scoring")
-        for q in ("agenda", "newsroom", "dlq", "events")]
-    queues += TRACKED_QUEUES
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        for queue in queues:
-            channel = await connection.channel()
-            try:
-                await channel.queue_delete(queue)
-            except Exception:  # noqa: BLE001 — it may never have been made
-                pass
-        for exchange in names:
-            channel = await connection.channel()
-            try:
-                await channel.exchange_delete(exchange)
-            except Exception:  # noqa: BLE001
-                pass
+    await cluster_delete_prefixed(amqp_url, prefix, TRACKED_QUEUES)
 
 
 TRACKED_QUEUES: list[str] = []
