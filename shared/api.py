@@ -9,6 +9,8 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from datetime import time as clock
 from typing import Annotated, Any
 
 import asyncpg
@@ -20,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .aggregate import DomainError
 from .contracts.envelope import to_cloudevent
+from .contracts.types import WIB
 from .eventstore import ConcurrencyError, EventStore, IdempotentReplay
 from .logging import bind_contextvars, clear_contextvars, get_logger
 
@@ -158,6 +161,16 @@ def install(app: FastAPI, service: str) -> None:
         return JSONResponse({"status": "ready"})
 
     app.mount("/metrics", make_asgi_app())
+
+
+def day_bound(value: date | datetime | None, end: bool) -> datetime | None:
+    """A query bound: a bare date means the whole day in WIB (its first or last
+    instant); a datetime without an offset is WIB."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=WIB)
+    return datetime.combine(value, clock.max if end else clock.min, tzinfo=WIB)
 
 
 async def request_hash(request: Request) -> str:

@@ -2,7 +2,7 @@
 
 
 import uuid
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
@@ -118,13 +118,7 @@ _activity_command("report", c.ReportHeld, h.report_held)
 Status = Literal["planned", "verified", "held", "cancelled"]
 
 
-def _bound(value: date | datetime | None, end: bool) -> datetime | None:
-    """A bare date means the whole day in WIB; a datetime without offset is WIB."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=WIB)
-    return datetime.combine(value, time.max if end else time.min, tzinfo=WIB)
+
 
 
 @router.get("/activities", tags=["activities"])
@@ -145,7 +139,8 @@ async def list_activities(
         " AND ($4::text IS NULL OR status = $4)"
         " AND ($5::text IS NULL OR $5 = ANY(leaders))"
         " ORDER BY starts_at, activity_id LIMIT $6 OFFSET $7",
-        unit, _bound(start_from, False), _bound(start_to, True), status, leader, limit, offset)
+        unit, common.day_bound(start_from, False), common.day_bound(start_to, True), status,
+        leader, limit, offset)
     return {"activities": [_activity_json(r) for r in rows], "limit": limit, "offset": offset}
 
 

@@ -7,38 +7,18 @@ behaviour of the service."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
 
 from shared.aggregate import Aggregate, DomainError, InvalidState
+from shared.context import Context
 from shared.contracts.agenda import AGENDA_EVENTS
 from shared.eventstore import EventStore, Idempotency, NewEvent
 
 from . import commands as c
 from .domain import Activity, Prognosis, Unit, activity_stream, prognosis_stream, unit_stream
-
-
-@dataclass(frozen=True)
-class Context:
-    """Who issues the command, and how to trace it. `actor` comes from one place
-    (the API's `current_actor`), so authenticated identity can replace it."""
-
-    actor: str
-    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    causation_id: str | None = None
-    idempotency_key: str | None = None
-    request_hash: str | None = None
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def metadata(self) -> dict[str, Any]:
-        meta = {"actor": self.actor, "correlation_id": self.correlation_id,
-                "causation_id": self.causation_id or self.correlation_id}
-        if self.idempotency_key:
-            meta["idempotency_key"] = self.idempotency_key
-        return meta
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 
+from shared.cli import stop_on_signals
 from shared.logging import configure, get_logger
 from shared.settings import Settings, load
 
 from . import bootstrap
-
-
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
 
 
 async def _consume(settings: Settings, prefetch: int) -> None:
@@ -25,7 +19,7 @@ async def _consume(settings: Settings, prefetch: int) -> None:
 
     service = await bootstrap.build(settings)
     stop = asyncio.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     try:
         await run_consumer(service, stop, prefetch)
     finally:
@@ -37,25 +31,16 @@ async def _relay(settings: Settings) -> None:
 
     await bootstrap.migrate(settings)
     stop = asyncio.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     await run_relay(settings, stop)
 
 
 def _api(settings: Settings) -> None:
-    import uvicorn
+    from shared.cli import serve_api
 
     from .api import create_app
 
-    async def serve() -> None:
-        service = await bootstrap.build(settings)
-        config = uvicorn.Config(create_app(service), host=settings.http_host,
-                                port=settings.http_port, log_config=None, access_log=False)
-        try:
-            await uvicorn.Server(config).serve()
-        finally:
-            await service.close()
-
-    asyncio.run(serve())
+    serve_api(settings, bootstrap.build, create_app)
 
 
 async def _dlq(settings: Settings, action: str) -> None:

@@ -3,7 +3,7 @@
 No `from __future__ import annotations` here: FastAPI must see the request body
 model of each generated command endpoint, which is a closure variable."""
 
-from datetime import date, datetime, time
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Header, Path, Query, Request
@@ -70,13 +70,7 @@ _command("publish", c.PublishTask, h.publish_task)
 _command("cancel", c.CancelTask, h.cancel_task)
 
 
-def _bound(value: date | datetime | None, end: bool) -> datetime | None:
-    """A bare date means the whole day in WIB; a datetime without offset is WIB."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=WIB)
-    return datetime.combine(value, time.max if end else time.min, tzinfo=WIB)
+
 
 
 @router.get("/tasks", tags=["tasks"])
@@ -104,7 +98,7 @@ async def list_tasks(
         " AND ($8::timestamptz IS NULL OR t.due_at <= $8)"
         " ORDER BY t.due_at, t.task_id LIMIT $9 OFFSET $10",
         status, channel, kind, unit, activity_id and activity_id.lower(), assignee,
-        _bound(due_from, False), _bound(due_to, True), limit, offset)
+        common.day_bound(due_from, False), common.day_bound(due_to, True), limit, offset)
     return {"tasks": [_task_json(r) for r in rows], "limit": limit, "offset": offset}
 
 

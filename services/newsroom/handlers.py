@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from shared.aggregate import InvalidState, NotFound
 from shared.consumer import PermanentError
+from shared.context import Context
 from shared.contracts.agenda import (
     AGENDA_EVENTS,
     ActivityCancelled,
@@ -41,25 +42,6 @@ from .rules import NeutralityTerms, PublicationRules
 RULES_ACTOR = "newsroom-rules"
 EVENT_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://simalik.kedirikota.go.id/newsroom/event")
 REASON_MAX = 300
-
-
-@dataclass(frozen=True)
-class Context:
-    """Who issues the command, and how to trace it (as in the agenda)."""
-
-    actor: str
-    correlation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    causation_id: str | None = None
-    idempotency_key: str | None = None
-    request_hash: str | None = None
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-    def metadata(self) -> dict[str, Any]:
-        meta = {"actor": self.actor, "correlation_id": self.correlation_id,
-                "causation_id": self.causation_id or self.correlation_id}
-        if self.idempotency_key:
-            meta["idempotency_key"] = self.idempotency_key
-        return meta
 
 
 @dataclass(frozen=True)

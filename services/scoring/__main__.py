@@ -5,38 +5,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 
+from shared.cli import stop_on_signals
 from shared.logging import configure, get_logger
 from shared.settings import load
 
 from . import bootstrap
 
 
-def _stop_on_signals(stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-
-
 def _api() -> None:
-    import uvicorn
+    from shared.cli import serve_api
 
     from .api import create_app
 
-    settings = load("scoring")
-
-    async def serve() -> None:
-        service = await bootstrap.build(settings)
-        config = uvicorn.Config(create_app(service), host=settings.http_host,
-                                port=settings.http_port, log_config=None, access_log=False)
-        try:
-            await uvicorn.Server(config).serve()
-        finally:
-            await service.close()
-
-    asyncio.run(serve())
+    serve_api(load("scoring"), bootstrap.build, create_app)
 
 
 async def _consume() -> None:
@@ -51,7 +34,7 @@ async def _consume() -> None:
     service = await bootstrap.build(settings)
     metrics.serve(settings.metrics_port, settings.http_host)
     stop = asyncio.Event()
-    _stop_on_signals(stop)
+    stop_on_signals(stop)
     await messaging.declare_topology(settings)
     broker = RabbitBroker(settings.amqp_url)
     inboxes = handlers.inboxes(service.pool)
