@@ -39,12 +39,24 @@ async def _pump(name: str, stream: asyncio.StreamReader, out) -> None:
         out.flush()
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: on Linux, SIGTERM when the supervisor dies, even
+    by SIGKILL, so a killed demo or test leaves no process behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 async def start(processes, env: dict[str, str] | None = None, quiet: bool = False):
     children = []
     for name, module, command in processes:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", module, command, env={**os.environ, **(env or {})},
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         sink = open(os.devnull, "w") if quiet else sys.stdout  # noqa: SIM115
         asyncio.create_task(_pump(name, proc.stdout, sink))
         children.append((name, proc))
