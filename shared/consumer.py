@@ -241,6 +241,38 @@ def subscribe(broker: RabbitBroker, settings: Settings, inbox: OrderedInbox, *, 
     return on_event
 
 
+QUEUE_DEPTH = Gauge("simalik_queue_messages", "Messages ready in a consumer's queue or DLQ",
+                    ["service", "queue"])
+
+
+async def queue_depths(amqp_url: str, settings: Settings, queues: list[str]) -> dict[str, int]:
+    """Depth of the service's queues and its DLQ, by passive declaration (the
+    management plugin is not needed), exported as gauges."""
+    import aio_pika
+
+    depths: dict[str, int] = {}
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        for name in [*(settings.queue(q) for q in queues), settings.queue("dlq")]:
+            channel = await connection.channel()
+            try:
+                declared = await channel.declare_queue(name, passive=True)
+            except Exception:  # noqa: BLE001 — not declared yet
+                continue
+            depths[name] = declared.declaration_result.message_count
+            QUEUE_DEPTH.labels(settings.service, name).set(depths[name])
+    return depths
+
+
+async def report_stats(pool: asyncpg.Pool, settings: Settings, queues: list[str]) -> None:
+    """Held events and queue depths for /metrics; a failure is logged, never fatal."""
+    try:
+        await held_stats(pool, settings.service)
+        await queue_depths(settings.amqp_url, settings, queues)
+    except Exception as exc:  # noqa: BLE001 — metrics must not stop consumption
+        log.warning("could not read consumer statistics", error=repr(exc))
+
+
 async def held_stats(pool: asyncpg.Pool, service: str) -> tuple[int, float]:
     row = await pool.fetchrow(
         "SELECT count(*) AS n, coalesce(extract(epoch FROM now() - min(held_at)), 0) AS age"
@@ -404,4 +436,5 @@ async def keep_catching_up(inbox: OrderedInbox, feed_url: str, binding: str,
 
 
 __all__ = ["OrderedInbox", "PermanentError", "subscribe", "record_error", "dlq_list",
-           "dlq_redrive", "held_stats", "catch_up", "keep_catching_up", "topic_matches"]
+           "dlq_redrive", "held_stats", "queue_depths", "report_stats", "catch_up",
+           "keep_catching_up", "topic_matches"]

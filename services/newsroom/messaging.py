@@ -12,7 +12,7 @@ from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange
 from faststream.specification import AsyncAPI
 
 from shared import metrics
-from shared.consumer import OrderedInbox, held_stats, keep_catching_up, subscribe
+from shared.consumer import OrderedInbox, keep_catching_up, report_stats, subscribe
 from shared.contracts.agenda import AGENDA_EVENTS
 from shared.contracts.envelope import CloudEvent
 from shared.contracts.newsroom import NEWSROOM_EVENTS
@@ -71,7 +71,7 @@ async def run_consumer(service: Service, stop: asyncio.Event,
         inbox, service.settings.agenda_url, AGENDA_BINDING, stop))
     try:
         while not stop.is_set():
-            await held_stats(service.pool, service.settings.service)
+            await report_stats(service.pool, service.settings, ["agenda"])
             try:
                 await asyncio.wait_for(stop.wait(), 15)
             except TimeoutError:

@@ -26,7 +26,7 @@ async def _consume() -> None:
     from faststream.rabbit import RabbitBroker
 
     from shared import metrics
-    from shared.consumer import held_stats, keep_catching_up
+    from shared.consumer import keep_catching_up, report_stats
 
     from . import handlers, messaging
 
@@ -48,7 +48,7 @@ async def _consume() -> None:
                    for source, binding in messaging.QUEUES.values()]
     try:
         while not stop.is_set():
-            await held_stats(service.pool, "scoring")
+            await report_stats(service.pool, settings, list(messaging.QUEUES))
             try:
                 await asyncio.wait_for(stop.wait(), 10)
             except TimeoutError:
