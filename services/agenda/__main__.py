@@ -1,4 +1,5 @@
-"""python -m services.agenda api | relay | migrate | import FILE | new-epoch | erase-person ID"""
+"""python -m services.agenda api | relay | migrate | import FILE | asyncapi | new-epoch |
+erase-person ID"""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("api", help="serve the HTTP API (port 8001 by default)")
     sub.add_parser("relay", help="publish stored events to RabbitMQ")
     sub.add_parser("migrate", help="create or update the database schema")
+    sub.add_parser("asyncapi", help="print the AsyncAPI document (JSON)")
     sub.add_parser("new-epoch", help="give the store a new epoch after restoring a backup")
     erase = sub.add_parser("erase-person", help="erase a person's contact details (UU PDP)")
     erase.add_argument("person_id")
@@ -85,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_relay())
         elif args.command == "migrate":
             asyncio.run(bootstrap.migrate(settings))
+        elif args.command == "asyncapi":
+            from .messaging import asyncapi
+
+            print(asyncapi(settings).to_specification().to_json())
         elif args.command == "new-epoch":
             asyncio.run(_new_epoch())
         elif args.command == "erase-person":

@@ -83,3 +83,11 @@ def test_envelope_carries_design_attributes():
         StoredEvent(43, "activity-abc", 10, uuid.uuid4(), "activity.cancelled", 1,
                     datetime.now(UTC), {}, {}), "agenda", "e")["sequence"]]) == [
         "00000000000000000007", "00000000000000000010"]
+
+
+def test_agenda_publishes_an_asyncapi_document_of_every_event():
+    from services.agenda.messaging import asyncapi
+    from shared.settings import load
+
+    document = asyncapi(load("agenda")).to_specification().to_jsonable()
+    assert len(document["channels"]) == len(list(AGENDA_EVENTS))
