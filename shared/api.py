@@ -182,19 +182,22 @@ async def request_hash(request: Request) -> str:
     return hashlib.sha256(f"{request.method} {request.url.path}\n{canonical}".encode()).hexdigest()
 
 
-async def idempotent(request: Request, store: EventStore, key: str | None,
-                     run: Callable[[str | None], Awaitable[tuple[int, dict[str, Any]]]]
-                     ) -> JSONResponse:
+async def idempotent(request: Request, store: EventStore, key: str | None, actor: str,
+                     run: Callable[[str | None, str | None],
+                                   Awaitable[tuple[int, dict[str, Any]]]]) -> JSONResponse:
     """Runs a command once per Idempotency-Key: a retry gets the first response and
-    appends nothing; the same key with another body gets 422."""
+    appends nothing; the same key with another body gets 422. Keys belong to the
+    actor, so one caller can never be answered with another's stored response.
+    `run(scoped_key, request_hash)` executes the command."""
     if key is not None and not (1 <= len(key) <= 200 and key.isprintable()):
         message = "must be 1–200 printable characters"
         return problem(422, "Invalid request", f"Idempotency-Key: {message}", "validation",
                        [{"field": "Idempotency-Key", "message": message}])
     digest = await request_hash(request) if key else None
+    scoped = f"{actor}\x1f{key}" if key else None
 
     async def replay() -> JSONResponse | None:
-        stored = await store.idempotent_response(key)
+        stored = await store.idempotent_response(scoped)
         if stored is None:
             return None
         stored_hash, status, body = stored
@@ -211,11 +214,18 @@ async def idempotent(request: Request, store: EventStore, key: str | None,
         if earlier is not None:
             return earlier
     try:
-        status, body = await run(digest)
+        status, body = await run(scoped, digest)
     except IdempotentReplay:
         earlier = await replay()
         assert earlier is not None
         return earlier
+    except (ConcurrencyError, DomainError):
+        # A retry racing its own first attempt sees the state that attempt made
+        # (a stale version, a cancelled activity); once the first has committed,
+        # the retry's answer is the first response.
+        if key and (earlier := await replay()) is not None:
+            return earlier
+        raise
     return JSONResponse(body, status_code=status)
 
 

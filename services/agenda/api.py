@@ -44,11 +44,11 @@ def _service(request: Request) -> Service:
 async def _run(request: Request, key: str | None, status: int, call) -> JSONResponse:
     svc = _service(request)
 
-    async def run(digest: str | None) -> tuple[int, dict[str, Any]]:
-        result = await call(_context(request, key, digest), svc.agenda)
+    async def run(scoped: str | None, digest: str | None) -> tuple[int, dict[str, Any]]:
+        result = await call(_context(request, scoped, digest), svc.agenda)
         return status, result.as_dict()
 
-    return await common.idempotent(request, svc.store, key, run)
+    return await common.idempotent(request, svc.store, key, current_actor(request), run)
 
 
 # -- units -----------------------------------------------------------------------------

@@ -46,15 +46,15 @@ def _command(verb: str, model: type[c.Command], handler) -> None:
                        body: model = ...):  # type: ignore[valid-type]
         svc = _service(request)
 
-        async def run(digest: str | None) -> tuple[int, dict[str, Any]]:
+        async def run(scoped: str | None, digest: str | None) -> tuple[int, dict[str, Any]]:
             ctx = h.Context(actor=current_actor(request),
                             correlation_id=request.state.correlation_id,
                             causation_id=request.state.request_id,
-                            idempotency_key=key, request_hash=digest)
+                            idempotency_key=scoped, request_hash=digest)
             result = await handler(task_id.lower(), body, ctx, svc.newsroom)
             return 200, result.as_dict()
 
-        return await common.idempotent(request, svc.store, key, run)
+        return await common.idempotent(request, svc.store, key, current_actor(request), run)
 
     endpoint.__name__ = f"{verb}_task"
     router.add_api_route(f"/tasks/{{task_id}}/{verb}", endpoint, methods=["POST"],

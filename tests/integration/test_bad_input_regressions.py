@@ -154,3 +154,14 @@ def test_times_before_1964_keep_the_wib_offset():
                             starts_at="1950-01-02T08:00", ends_at="1950-01-02T09:00",
                             category="rapat", visibility="internal")
     assert event.model_dump(mode="json")["starts_at"] == "1950-01-02T08:00:00+07:00"
+
+
+async def test_idempotency_keys_belong_to_their_actor(agenda_client):
+    # Regression: one actor could be answered with another's stored response.
+    await agenda_client.post("/v1/units", json=UNIT)
+    first = await agenda_client.post("/v1/activities", json=activity(),
+                                     headers={"Idempotency-Key": "k", "X-Actor": "pic-a"})
+    other = await agenda_client.post("/v1/activities", json=activity(),
+                                     headers={"Idempotency-Key": "k", "X-Actor": "pic-b"})
+    assert first.status_code == other.status_code == 201
+    assert first.json()["id"] != other.json()["id"]
