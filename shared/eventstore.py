@@ -16,7 +16,7 @@ from uuid import UUID
 import asyncpg
 
 from .contracts.base import Event
-from .contracts.envelope import StoredEvent
+from .contracts.envelope import RawJSON, StoredEvent
 
 NOTIFY_CHANNEL = "simalik_events"
 MAX_BATCH = 256
@@ -105,11 +105,22 @@ class AppendResult:
 Projector = Callable[[asyncpg.Connection, list[StoredEvent]], Awaitable[None]]
 
 
-def row_to_event(row: asyncpg.Record) -> StoredEvent:
+_RAW_AFTER = (f"SELECT {_COLUMNS.replace('data,', 'data::text AS data,')} FROM events"
+              " WHERE position > $1 ORDER BY position LIMIT $2")
+
+
+async def read_after_raw(executor: asyncpg.Connection | asyncpg.Pool, position: int,
+                         limit: int) -> list[StoredEvent]:
+    rows = await executor.fetch(_RAW_AFTER, position, limit)
+    return [row_to_event(r, raw=True) for r in rows]
+
+
+def row_to_event(row: asyncpg.Record, raw: bool = False) -> StoredEvent:
     return StoredEvent(
         position=row["position"], stream_id=row["stream_id"], version=row["version"],
         event_id=row["event_id"], type=row["type"], schema_version=row["schema_version"],
-        recorded_at=row["recorded_at"], data=row["data"], metadata=row["metadata"],
+        recorded_at=row["recorded_at"], data=RawJSON(row["data"]) if raw else row["data"],
+        metadata=row["metadata"],
     )
 
 
@@ -245,6 +256,12 @@ class EventStore:
         sql = f"SELECT {_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
         rows = await (conn or self.pool).fetch(sql, position, limit)
         return [row_to_event(r) for r in rows]
+
+    async def read_after_raw(self, position: int, limit: int = 1000,
+                             conn: asyncpg.Connection | None = None) -> list[StoredEvent]:
+        """As read_after, with `data` left as the stored JSON text (RawJSON), for
+        the relay and the history feed, which pass it on unchanged."""
+        return await read_after_raw(conn or self.pool, position, limit)
 
     async def head(self, conn: asyncpg.Connection | None = None) -> int:
         return await (conn or self.pool).fetchval("SELECT coalesce(max(position), 0) FROM events")

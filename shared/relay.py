@@ -19,7 +19,7 @@ from prometheus_client import Counter, Gauge
 
 from . import db, faults
 from .contracts.envelope import CONTENT_TYPE, StoredEvent, encode, to_cloudevent
-from .eventstore import NOTIFY_CHANNEL, EventStore, row_to_event
+from .eventstore import NOTIFY_CHANNEL, EventStore, read_after_raw
 from .logging import get_logger
 from .settings import Settings
 from .topology import declare_exchange
@@ -76,10 +76,7 @@ class Relay:
         checkpoint = await self._load_checkpoint(conn, epoch)
         while not stop.is_set():
             self._wake.clear()
-            rows = await conn.fetch(
-                "SELECT * FROM events WHERE position > $1 ORDER BY position LIMIT $2",
-                checkpoint, self.settings.relay_window)
-            events = [row_to_event(r) for r in rows]
+            events = await read_after_raw(conn, checkpoint, self.settings.relay_window)
             if not events:
                 LAG.labels(self.service).set(0)
                 await _wait_any(stop, self._wake, self.settings.relay_poll_seconds)

@@ -91,7 +91,18 @@ def to_cloudevent(event: StoredEvent, service: str, epoch: UUID | str) -> dict[s
     return ce
 
 
+class RawJSON(str):
+    """An event's `data` as the store holds it, JSON text spliced into the
+    envelope unparsed: the relay and the history feed never decode and re-encode
+    what they only pass on."""
+
+
 def encode(ce: dict[str, Any]) -> bytes:
+    data = ce.get("data")
+    if isinstance(data, RawJSON):
+        head = json.dumps({k: v for k, v in ce.items() if k != "data"}, ensure_ascii=False,
+                          separators=(",", ":"))
+        return f'{head[:-1]},"data":{data}}}'.encode()
     return json.dumps(ce, ensure_ascii=False, separators=(",", ":")).encode()
 
 

@@ -91,3 +91,18 @@ def test_agenda_publishes_an_asyncapi_document_of_every_event():
 
     document = asyncapi(load("agenda")).to_specification().to_jsonable()
     assert len(document["channels"]) == len(list(AGENDA_EVENTS))
+
+
+def test_stored_json_text_is_spliced_into_the_envelope_unchanged():
+    import json
+
+    from shared.contracts.envelope import RawJSON
+
+    data = {"title": "ꦏꦼꦢꦶꦫꦶ 🎉 \"kutip\"", "n": [1, 2.5, None], "nested": {"a": True}}
+    stored = StoredEvent(5, "activity-a", 2, uuid.uuid4(), "activity.revised", 1,
+                         datetime(2030, 1, 1, tzinfo=UTC), data, {"unit": "dinkes"})
+    raw = StoredEvent(*[getattr(stored, f) for f in stored.__slots__[:7]],
+                      RawJSON(json.dumps(data, ensure_ascii=False)), stored.metadata)
+    assert json.loads(encode(to_cloudevent(raw, "agenda", "e"))) == json.loads(
+        encode(to_cloudevent(stored, "agenda", "e")))
+    assert decode(encode(to_cloudevent(raw, "agenda", "e"))).data == data
