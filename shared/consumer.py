@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from .contracts.base import Registry
 from .contracts.envelope import CloudEvent, decode
+from .groupcommit import GroupCommit
 from .logging import bound_contextvars, get_logger
 from .settings import Settings
 from .topology import consumer_queue_arguments
@@ -61,9 +62,7 @@ class OrderedInbox:
         self.skip = skip
         # Test seam: awaited inside the transaction, after applying, before commit.
         self.before_commit: Callable[[CloudEvent], Awaitable[None]] | None = None
-        self._queue: list[tuple[CloudEvent, asyncio.Future[str]]] = []
-        self._busy = False
-        self._drainer: asyncio.Task[None] | None = None
+        self._group: GroupCommit[CloudEvent, str] = GroupCommit(self._run, MAX_BATCH)
 
     def validate(self, body: bytes) -> CloudEvent:
         try:
@@ -82,52 +81,15 @@ class OrderedInbox:
 
     async def handle(self, ce: CloudEvent) -> str:
         """Applies one event; the events handed in while a transaction commits go
-        into the next one together (group commit, as in the event store), so a
-        busy consumer pays one commit for many messages. Returns the outcome:
-        applied, held, duplicate, stale or covered."""
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._queue.append((ce, future))
-        if not self._busy:
-            self._busy = True
-            self._drainer = asyncio.create_task(self._drain())
-        return await future
+        into the next one together (shared.groupcommit), so a busy consumer pays
+        one commit for many messages. Returns the outcome: applied, held,
+        duplicate, stale or covered."""
+        return await self._group.submit(ce)
 
     async def handle_many(self, ces: list[CloudEvent]) -> list[str | Exception]:
         """A page of events in order, in one transaction (catch-up, replays); an
         event that fails is tried alone and its error returned in its place."""
-        return await self._run_each(ces)
-
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                outcomes = await self._run_each([ce for ce, _ in batch])
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if future.done():
-                        continue
-                    if isinstance(outcome, BaseException):
-                        future.set_exception(outcome)
-                    else:
-                        future.set_result(outcome)
-                # Let the handlers just answered take their next deliveries first.
-                await asyncio.sleep(0)
-        finally:
-            self._busy = False
-
-    async def _run_each(self, ces: list[CloudEvent]) -> list[str | Exception]:
-        try:
-            return await self._run(ces)
-        except Exception as exc:  # noqa: BLE001 — handed to the callers
-            if len(ces) == 1:
-                return [exc]
-        # One event failed the shared transaction: each alone, so only it fails.
-        outcomes: list[str | Exception] = []
-        for ce in ces:
-            try:
-                outcomes.extend(await self._run([ce]))
-            except Exception as exc:  # noqa: BLE001
-                outcomes.append(exc)
-        return outcomes
+        return await self._group.commit_each(ces)
 
     async def _run(self, ces: list[CloudEvent]) -> list[str | Exception]:
         async with self.pool.acquire() as conn, conn.transaction():

@@ -4,7 +4,6 @@ that commits the commands waiting at that moment together (DESIGN §3)."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -17,6 +16,7 @@ import asyncpg
 
 from .contracts.base import Event
 from .contracts.envelope import RawJSON, StoredEvent
+from .groupcommit import GroupCommit
 
 NOTIFY_CHANNEL = "simalik_events"
 MAX_BATCH = 256
@@ -135,9 +135,8 @@ class EventStore:
         self.pool = pool
         self.projector = projector
         self.channel = channel
-        self._queue: list[tuple[AppendCommand, asyncio.Future[AppendResult]]] = []
-        self._writer: asyncio.Task[None] | None = None
-        self._busy = False
+        self._group: GroupCommit[AppendCommand, AppendResult] = GroupCommit(
+            self._commit, MAX_BATCH, inline=True)
         self._epoch: UUID | None = None
         self._conn: asyncpg.Connection | None = None
 
@@ -145,65 +144,8 @@ class EventStore:
 
     async def append(self, stream_id: str, expected_version: int, events: Sequence[NewEvent],
                      idempotency: Idempotency | None = None) -> AppendResult:
-        command = AppendCommand(stream_id, expected_version, list(events), idempotency)
-        if self._busy:
-            # Someone is committing: wait for the next batch.
-            future: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
-            self._queue.append((command, future))
-            return await future
-        # Nobody is: commit at once in this task, without a hand-off to the writer
-        # (a third fewer event-loop turns for a lone client); whatever queues
-        # meanwhile goes to the writer task.
-        self._busy = True
-        try:
-            outcome = (await self._commit_each([command]))[0]
-        finally:
-            if self._queue:
-                self._writer = asyncio.create_task(self._write_batches())
-            else:
-                self._busy = False
-        if isinstance(outcome, BaseException):
-            raise outcome
-        return outcome
-
-    async def _write_batches(self) -> None:
-        # One writer per process: whatever queued while the last batch committed
-        # goes into the next one.
-        try:
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                outcomes = await self._commit_each([c for c, _ in batch])
-                for (_, future), outcome in zip(batch, outcomes, strict=True):
-                    if future.done():
-                        continue
-                    if isinstance(outcome, BaseException):
-                        future.set_exception(outcome)
-                    else:
-                        future.set_result(outcome)
-                # Let the callers just answered send their next commands before
-                # deciding the writer is done: they then join the next batch
-                # instead of one of them committing alone.
-                await asyncio.sleep(0)
-        finally:
-            self._busy = False
-
-    async def _commit_each(self, commands: list[AppendCommand]
-                           ) -> list[AppendResult | Exception]:
-        try:
-            return await self._commit(commands)
-        except Exception as exc:  # noqa: BLE001 — handed to the callers
-            if len(commands) == 1:
-                return [exc]
-        # Something beyond a version conflict failed the whole batch (a projection
-        # bug, a lost connection): retry each command alone so one bad command
-        # fails only itself.
-        outcomes: list[AppendResult | Exception] = []
-        for command in commands:
-            try:
-                outcomes.extend(await self._commit([command]))
-            except Exception as exc:  # noqa: BLE001
-                outcomes.append(exc)
-        return outcomes
+        return await self._group.submit(
+            AppendCommand(stream_id, expected_version, list(events), idempotency))
 
     async def _commit(self, commands: list[AppendCommand]) -> list[AppendResult | Exception]:
         # The writer keeps its connection: giving it back to the pool costs a reset
@@ -232,9 +174,8 @@ class EventStore:
 
     async def close(self) -> None:
         """Gives the writer's connection back; call before closing the pool."""
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                await self._writer
+        with contextlib.suppress(Exception):
+            await self._group.drain()
         await self._drop_connection()
 
     async def append_in(self, conn: asyncpg.Connection,
