@@ -18,6 +18,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import Histogram, make_asgi_app
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .aggregate import DomainError
@@ -37,6 +38,37 @@ log = get_logger("api")
 LATENCY = Histogram("simalik_http_request_seconds", "HTTP request latency (commands and reads)",
                     ["service", "method", "route", "status"],
                     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error of the APIs is answered."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[FieldError] | None = None
+
+
+def _problem_response(description: str) -> dict[str, Any]:
+    return {"description": description, "model": Problem,
+            "content": {PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+
+
+# For routers: documents the problem+json answers in the OpenAPI document.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _problem_response("The body could not be parsed"),
+    404: _problem_response("No such resource"),
+    409: _problem_response("Stale expected_version, or the command does not fit the state"),
+    413: _problem_response("Body larger than 1 MiB"),
+    422: _problem_response("Invalid input; `errors` names each field and the reason"),
+    503: _problem_response("A dependency (the database) is unavailable"),
+}
 
 
 def problem(status: int, title: str, detail: str, kind: str,

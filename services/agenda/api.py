@@ -17,7 +17,7 @@ from . import handlers as h
 from .bootstrap import Service
 from .calendar import render_calendar
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=common.PROBLEM_RESPONSES)
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 ActivityId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$")]
 UnitCode = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_\-]{0,63}$")]

@@ -17,7 +17,7 @@ from . import commands as c
 from . import handlers as h
 from .bootstrap import Service
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=common.PROBLEM_RESPONSES)
 IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 TaskId = Annotated[str, Path(pattern=r"^[0-9a-fA-F-]{36}$")]
 Status = Literal["created", "assigned", "submitted", "approved", "rejected", "published",

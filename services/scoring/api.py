@@ -18,7 +18,7 @@ from . import generations, reports
 from .bootstrap import Service
 from .domain import WIB, Report, UnitRow, parse_period, to_csv
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=common.PROBLEM_RESPONSES)
 PeriodQ = Annotated[str, Query(description="YYYY-MM, YYYY-Qn or YYYY", max_length=7)]
 AsOfQ = Annotated[str | None, Query(
     description="ISO datetime (WIB without an offset) or date (end of that day, WIB): "

@@ -233,3 +233,11 @@ async def test_a_refused_command_leaves_no_personal_data_behind(agenda, agenda_c
     r = await agenda_client.post("/v1/units", json=UNIT | {"pic": {"name": "Rina"}})
     assert r.status_code == 409
     assert await agenda.pool.fetchval("SELECT count(*) FROM people") == before
+
+
+async def test_openapi_documents_problem_responses(agenda_client):
+    spec = (await agenda_client.get("/openapi.json")).json()
+    responses = spec["paths"]["/v1/activities"]["post"]["responses"]
+    for status in ("409", "422"):
+        assert "application/problem+json" in responses[status]["content"]
+    assert "Problem" in spec["components"]["schemas"]
