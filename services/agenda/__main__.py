@@ -34,19 +34,6 @@ def _api() -> None:
     serve_api(load("agenda"), bootstrap.build, create_app)
 
 
-async def _new_epoch() -> None:
-    from shared import db
-
-    settings = load("agenda")
-    conn = await db.connect(settings.database_url)
-    try:
-        epoch = await conn.fetchval(
-            "UPDATE store_meta SET epoch = gen_random_uuid() RETURNING epoch")
-    finally:
-        await conn.close()
-    print(f"Epoch baru penyimpanan peristiwa: {epoch}")
-
-
 async def _erase_person(person_id: str) -> None:
     service = await bootstrap.build()
     try:
@@ -92,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
 
             print(asyncapi(settings).to_specification().to_json())
         elif args.command == "new-epoch":
-            asyncio.run(_new_epoch())
+            from shared.cli import new_epoch
+
+            asyncio.run(new_epoch(settings))
         elif args.command == "erase-person":
             asyncio.run(_erase_person(args.person_id))
         elif args.command == "import":

@@ -86,18 +86,6 @@ def _describe(when) -> str:
     return "; ".join(parts) or "semua kegiatan"
 
 
-async def _new_epoch(settings: Settings) -> None:
-    from shared import db
-
-    conn = await db.connect(settings.database_url)
-    try:
-        epoch = await conn.fetchval(
-            "UPDATE store_meta SET epoch = gen_random_uuid() RETURNING epoch")
-    finally:
-        await conn.close()
-    print(f"Epoch baru penyimpanan peristiwa: {epoch}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m services.newsroom",
                                      description="SI-MALIK newsroom service")
@@ -128,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "migrate":
             asyncio.run(bootstrap.migrate(settings))
         elif args.command == "new-epoch":
-            asyncio.run(_new_epoch(settings))
+            from shared.cli import new_epoch
+
+            asyncio.run(new_epoch(settings))
         elif args.command == "rules":
             _rules()
         elif args.command == "asyncapi":

@@ -12,6 +12,7 @@ from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange
 from faststream.specification import AsyncAPI
 
 from shared import metrics
+from shared.cli import document_publishers
 from shared.consumer import OrderedInbox, keep_catching_up, report_stats, subscribe
 from shared.contracts.agenda import AGENDA_EVENTS
 from shared.contracts.envelope import CloudEvent
@@ -101,10 +102,6 @@ def asyncapi(settings: Settings) -> AsyncAPI:
     async def agenda_events(body: CloudEvent) -> None:  # pragma: no cover - documentation
         ...
 
-    own = RabbitExchange(settings.exchange(), type=ExchangeType.TOPIC, declare=False)
-    for cls in NEWSROOM_EVENTS:
-        broker.publisher(cls.routing_key, own, title=f"{cls.routing_key}:publish",
-                         description=f"CloudEvents type {cls.ce_type()}; `data` is "
-                                     f"{cls.__name__}.", schema=cls)
+    document_publishers(broker, settings, NEWSROOM_EVENTS)
     return AsyncAPI(broker, title="SI-MALIK newsroom", version="1.0",
                     description="Publication tasks made from the agenda's activity events.")
